@@ -1,0 +1,241 @@
+"""The snapshot model: everything the collectors gathered, as validated, immutable data.
+
+Collectors build these objects from AWS answers; the snapshot module writes and reads them;
+everything downstream (environment classification, graph, rules, reports) reads only these.
+Policy documents are kept as the raw JSON objects AWS returned (evidence for auditors);
+``auditor.iam.policy`` is the one place that parses them into statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SNAPSHOT_SCHEMA_VERSION = "1.0"
+
+PolicyDocument = dict[str, Any]
+
+
+class Frozen(BaseModel):
+    """Base for snapshot records: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+
+class CoverageGap(Frozen):
+    """Something the auditor could not collect, and why. Reported, never silently skipped."""
+
+    account_id: str
+    service: str
+    region: str = "global"
+    operation: str = ""
+    error_code: str = ""
+    message: str = ""
+
+
+# --- organisation ---------------------------------------------------------------------------
+
+
+class OrganizationalUnit(Frozen):
+    id: str
+    arn: str
+    name: str
+    parent_id: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class OrgAccount(Frozen):
+    id: str
+    arn: str
+    name: str
+    email: str = ""
+    status: str = "ACTIVE"
+    parent_id: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class OrgPolicy(Frozen):
+    """An Organizations policy (SCP, RCP, tag policy...) with the ids of the targets it is attached to."""
+
+    id: str
+    arn: str
+    name: str
+    type: str  # SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, TAG_POLICY, ...
+    aws_managed: bool = False
+    document: PolicyDocument = Field(default_factory=dict)
+    target_ids: tuple[str, ...] = ()
+
+
+class Organization(Frozen):
+    id: str
+    arn: str
+    management_account_id: str
+    root_id: str
+    root_tags: dict[str, str] = Field(default_factory=dict)
+    organizational_units: tuple[OrganizationalUnit, ...] = ()
+    accounts: tuple[OrgAccount, ...] = ()
+    policies: tuple[OrgPolicy, ...] = ()
+    delegated_administrators: tuple[str, ...] = ()
+
+    def ou_path(self, account_id: str) -> tuple[OrganizationalUnit, ...]:
+        """The OUs from the root down to the account's parent (empty when the account sits in the root)."""
+        by_id = {ou.id: ou for ou in self.organizational_units}
+        parent = next((a.parent_id for a in self.accounts if a.id == account_id), "")
+        path: list[OrganizationalUnit] = []
+        while parent in by_id:
+            path.append(by_id[parent])
+            parent = by_id[parent].parent_id
+        return tuple(reversed(path))
+
+    def ou_path_names(self, account_id: str) -> str:
+        """The account's OU path as ``/Root/Workloads/Prod`` style text."""
+        return "/" + "/".join(["Root", *(ou.name for ou in self.ou_path(account_id))])
+
+    def account(self, account_id: str) -> OrgAccount | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+
+# --- IAM ----------------------------------------------------------------------------------------
+
+
+class InlinePolicy(Frozen):
+    name: str
+    document: PolicyDocument
+
+
+class IamUser(Frozen):
+    arn: str
+    name: str
+    user_id: str = ""
+    path: str = "/"
+    create_date: str = ""
+    group_names: tuple[str, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    attached_policy_arns: tuple[str, ...] = ()
+    permission_boundary_arn: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class IamGroup(Frozen):
+    arn: str
+    name: str
+    path: str = "/"
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    attached_policy_arns: tuple[str, ...] = ()
+
+
+class IamRole(Frozen):
+    arn: str
+    name: str
+    role_id: str = ""
+    path: str = "/"
+    create_date: str = ""
+    trust_policy: PolicyDocument = Field(default_factory=dict)
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    attached_policy_arns: tuple[str, ...] = ()
+    permission_boundary_arn: str | None = None
+    instance_profile_arns: tuple[str, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+    last_used: str | None = None  # ISO timestamp of RoleLastUsed.LastUsedDate, None when never used
+
+
+class ManagedPolicy(Frozen):
+    arn: str
+    name: str
+    document: PolicyDocument
+    attachment_count: int = 0
+    aws_managed: bool = False
+
+
+class CredentialReportRow(Frozen):
+    """One row of the IAM credential report; ``user == "<root_account>"`` is the root user."""
+
+    user: str
+    arn: str
+    user_creation_time: str = ""
+    password_enabled: bool = False
+    password_last_used: str | None = None
+    mfa_active: bool = False
+    access_key_1_active: bool = False
+    access_key_1_last_rotated: str | None = None
+    access_key_1_last_used_date: str | None = None
+    access_key_2_active: bool = False
+    access_key_2_last_rotated: str | None = None
+    access_key_2_last_used_date: str | None = None
+
+
+class IamData(Frozen):
+    users: tuple[IamUser, ...] = ()
+    groups: tuple[IamGroup, ...] = ()
+    roles: tuple[IamRole, ...] = ()
+    policies: tuple[ManagedPolicy, ...] = ()
+    credential_report: tuple[CredentialReportRow, ...] | None = None  # None: not collected
+    account_summary: dict[str, int] = Field(default_factory=dict)
+    password_policy: dict[str, Any] | None = None  # None: no password policy set (or not collected)
+
+
+# --- resources and budgets ------------------------------------------------------------------
+
+
+class Resource(Frozen):
+    """A workload or data resource found in an account, with its tags and resource policy if any."""
+
+    arn: str
+    type: str  # "<service>:<kind>", e.g. "ec2:instance", "s3:bucket", "lambda:function"
+    region: str
+    name: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    policy: PolicyDocument | None = None
+    role_arn: str | None = None  # execution role / instance profile role, where the resource has one
+
+
+class Budget(Frozen):
+    name: str
+    budget_type: str = "COST"
+    limit_amount: str = ""
+    limit_unit: str = ""
+    notification_count: int = 0
+
+
+# --- accounts and the snapshot ----------------------------------------------------------------
+
+
+class AccountSnapshot(Frozen):
+    account_id: str
+    name: str = ""
+    audited: bool = True  # False when the audit role could not be assumed at all
+    regions: tuple[str, ...] = ()
+    iam: IamData | None = None
+    resources: tuple[Resource, ...] = ()
+    budgets: tuple[Budget, ...] | None = None  # None: not collected
+
+
+class Manifest(Frozen):
+    schema_version: str = SNAPSHOT_SCHEMA_VERSION
+    tool_version: str
+    created_at: str
+    mode: Literal["organization", "single-account"]
+    caller_arn: str = ""
+    caller_account_id: str = ""
+    role_name: str = ""
+    regions: tuple[str, ...] = ()
+    account_ids: tuple[str, ...] = ()
+    api_calls: dict[str, dict[str, int]] = Field(default_factory=dict)  # account -> "service:Operation" -> n
+
+
+class Snapshot(Frozen):
+    manifest: Manifest
+    organization: Organization | None
+    accounts: tuple[AccountSnapshot, ...]
+    coverage: tuple[CoverageGap, ...] = ()
+
+    def account(self, account_id: str) -> AccountSnapshot | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    @property
+    def management_account_id(self) -> str | None:
+        return self.organization.management_account_id if self.organization else None

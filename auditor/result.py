@@ -1,0 +1,104 @@
+"""The outcome of an analysis: what every report renderer reads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import __version__
+from auditor.findings import FINDINGS_SCHEMA_VERSION, SEVERITIES, Finding
+from auditor.model import CoverageGap, Snapshot
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the reports show it: where it sits and which environment it is."""
+
+    id: str
+    name: str
+    ou_path: str
+    environment: str  # prod, non-prod, sandbox, security, unknown
+    environment_source: str  # e.g. "account tag Environment=prod", "OU path /Root/Prod", "config"
+    audited: bool
+    is_management: bool = False
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A rule's metadata as reports need it (compliance view, rule catalogue)."""
+
+    id: str
+    title: str
+    category: str
+    severity: str
+    rationale: str
+    remediation: str
+    compliance: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """Principals in ``source_environment`` that can reach admin / write in ``target_account_id``."""
+
+    source_environment: str
+    target_account_id: str
+    admin: int
+    write: int
+    finding_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    generated_at: str
+    snapshot: Snapshot
+    accounts: tuple[AccountView, ...]
+    findings: tuple[Finding, ...]
+    coverage: tuple[CoverageGap, ...]
+    rules: tuple[RuleInfo, ...] = ()
+    matrix: tuple[MatrixCell, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def account(self, account_id: str) -> AccountView | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def severity_counts(self) -> dict[str, int]:
+        counts = Counter(f.severity for f in self.findings)
+        return {severity: counts.get(severity, 0) for severity in SEVERITIES}
+
+    def findings_document(self) -> dict[str, Any]:
+        """The findings.json contract (see ``auditor/report/schema/findings.schema.json``)."""
+        org = self.snapshot.organization
+        return {
+            "schema_version": FINDINGS_SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "tool": {"name": "auditor", "version": __version__},
+            "snapshot": {
+                "created_at": self.snapshot.manifest.created_at,
+                "mode": self.snapshot.manifest.mode,
+                "regions": list(self.snapshot.manifest.regions),
+            },
+            "organization": {
+                "id": org.id if org else None,
+                "management_account_id": org.management_account_id if org else None,
+            },
+            "accounts": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "ou_path": a.ou_path,
+                    "environment": a.environment,
+                    "environment_source": a.environment_source,
+                    "audited": a.audited,
+                    "is_management": a.is_management,
+                }
+                for a in self.accounts
+            ],
+            "summary": {
+                "total": len(self.findings),
+                "by_severity": self.severity_counts(),
+                "by_category": dict(sorted(Counter(f.category for f in self.findings).items())),
+            },
+            "findings": [f.to_json() for f in self.findings],
+            "coverage": [gap.model_dump(mode="json") for gap in self.coverage],
+        }
