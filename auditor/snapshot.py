@@ -40,6 +40,7 @@ def write_snapshot(snapshot: Snapshot, directory: Path) -> Path:
     directory = directory.resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    previous: Path | None = None
     try:
         _dump(staging / MANIFEST, snapshot.manifest.model_dump(mode="json"))
         org = snapshot.organization.model_dump(mode="json") if snapshot.organization else None
@@ -49,15 +50,19 @@ def write_snapshot(snapshot: Snapshot, directory: Path) -> Path:
         for account in snapshot.accounts:
             _dump(staging / ACCOUNTS_DIR / f"{account.account_id}.json", account.model_dump(mode="json"))
         if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, old / "snapshot")
-            os.replace(staging, directory)
-            shutil.rmtree(old, ignore_errors=True)
+            previous = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, previous / "snapshot")
+            try:
+                os.replace(staging, directory)
+            except BaseException:
+                os.rename(previous / "snapshot", directory)  # put the earlier snapshot back
+                raise
         else:
             os.replace(staging, directory)
-    except BaseException:
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
     return directory
 
 

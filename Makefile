@@ -1,0 +1,39 @@
+# Two commands for a new user: `make demo` and `make test`. Both create .venv and install first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/auditor demo --out out/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check auditor rules tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy auditor rules
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_collect.py
+	$(BIN)/python bench/bench_graph.py
+	$(BIN)/python bench/bench_report.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

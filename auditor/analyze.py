@@ -1,0 +1,90 @@
+"""Analysis: snapshot -> environments -> access graph -> rules -> AuditResult. No AWS calls here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from auditor.config import AuditorConfig
+from auditor.engine import RuleContext, load_rules, run_rules
+from auditor.environment import classify_accounts
+from auditor.findings import Finding
+from auditor.graph import build_access_graph
+from auditor.model import Snapshot
+from auditor.result import AccountView, AuditResult, MatrixCell
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    rules_dirs: tuple[Path, ...] = ()
+
+
+def analyze(
+    snapshot: Snapshot,
+    config: AuditorConfig,
+    selection: RuleSelection = RuleSelection(),
+    now: datetime | None = None,
+) -> AuditResult:
+    now = now or datetime.now(timezone.utc)
+    environments = classify_accounts(snapshot, config)
+    graph = build_access_graph(snapshot, {k: v.environment for k, v in environments.items()})
+    rules = load_rules(selection.rules_dirs, selection.only, selection.skip)
+    context = RuleContext(snapshot=snapshot, config=config, environments=environments, graph=graph, now=now)
+    findings, rule_gaps = run_rules(rules, context)
+    org = snapshot.organization
+    accounts = tuple(
+        AccountView(
+            id=account.account_id,
+            name=(org.account(account.account_id).name if org and org.account(account.account_id) else "")
+            or account.name,
+            ou_path=org.ou_path_names(account.account_id) if org else "",
+            environment=environments[account.account_id].environment,
+            environment_source=environments[account.account_id].source,
+            audited=account.audited,
+            is_management=bool(org and org.management_account_id == account.account_id),
+        )
+        for account in snapshot.accounts
+    )
+    matrix = _matrix(graph.reachability_matrix(), findings_by_target(findings))
+    return AuditResult(
+        generated_at=now.isoformat(timespec="seconds"),
+        snapshot=snapshot,
+        accounts=accounts,
+        findings=tuple(findings),
+        coverage=(*snapshot.coverage, *rule_gaps),
+        rules=tuple(r.info() for r in rules),
+        matrix=matrix,
+    )
+
+
+def findings_by_target(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:
+    """(source environment, target account) -> ids of reachability findings, for matrix click-through."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for finding in findings:
+        if finding.category == "external-access":
+            source_env = "external"
+        elif finding.category in ("cross-environment-access", "privilege-escalation"):
+            source_env = finding.evidence.get("source_environment") or finding.environment
+        else:
+            continue
+        index.setdefault((str(source_env), finding.account_id), []).append(finding.id)
+    return index
+
+
+def _matrix(
+    counts: dict[tuple[str, str], dict[str, int]], finding_ids: dict[tuple[str, str], list[str]]
+) -> tuple[MatrixCell, ...]:
+    return tuple(
+        MatrixCell(
+            source_environment=source,
+            target_account_id=target,
+            admin=values.get("admin", 0),
+            write=values.get("write", 0),
+            finding_ids=tuple(finding_ids.get((source, target), ())),
+        )
+        for (source, target), values in sorted(counts.items())
+    )

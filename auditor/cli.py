@@ -1,0 +1,277 @@
+"""The ``auditor`` command line: demo, audit, collect, analyze, rules, role-template.
+
+Exit codes: 0 audit complete and no finding at or above ``--fail-on``; 1 findings at or above
+``--fail-on``; 2 usage error, bad input or nothing could be collected; 3 audit complete but
+collection was partial (some account or service could not be read) and no ``--fail-on`` hit.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.errors import UserError
+from auditor.findings import SEVERITIES, SEVERITY_RANK
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
+FORMATS = ("html", "json", "csv", "md")
+DEFAULT_ROLE_NAME = "SecurityAuditRole"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    """Accept repeated flags and comma-separated lists alike."""
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+def _formats(values: Sequence[str]) -> tuple[str, ...]:
+    chosen = _split(values) or ("html", "json", "csv")
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise UserError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    return chosen
+
+
+def analysis_options(function: F) -> F:
+    """Options shared by every command that analyses and reports."""
+    options = [
+        click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+                     help="Directory for report.html, findings.json, findings.csv."),
+        click.option("--format", "formats", multiple=True,
+                     help="Report formats: html, json, csv, md (repeat or comma-separate). Default html,json,csv."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                     help="auditor.yaml (default: ./auditor.yaml if present)."),
+        click.option("--rules", "only_rules", multiple=True, help="Run only these rule ids."),
+        click.option("--skip-rules", "skip_rules", multiple=True, help="Do not run these rule ids."),
+        click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+                     help="Directory of extra rule modules written like the built-in ones."),
+        click.option("--fail-on", "fail_on", type=click.Choice(SEVERITIES), default=None,
+                     help="Exit 1 when a finding of this severity or higher exists."),
+        click.option("--quiet", is_flag=True, help="Print nothing but errors."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def collection_options(function: F) -> F:
+    options = [
+        click.option("--profile", default=None, help="AWS profile (standard boto3 credential chain otherwise)."),
+        click.option("--region", default=None, help="Region for API endpoints (default: profile or us-east-1)."),
+        click.option("--role-name", default=DEFAULT_ROLE_NAME, show_default=True,
+                     help="Read-only audit role assumed in every member account."),
+        click.option("--external-id", default=None, help="ExternalId the audit role's trust policy requires."),
+        click.option("--regions", "regions", multiple=True, help="Regions to inventory (default: --region)."),
+        click.option("--accounts", "accounts", multiple=True, help="Audit only these account ids."),
+        click.option("--exclude-accounts", "exclude_accounts", multiple=True, help="Skip these account ids."),
+        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+                     help="Accounts collected in parallel."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+def cli() -> None:
+    """Multi-account AWS security posture auditor: are your environments isolated, who can reach production?"""
+
+
+def _report(result: Any, out: Path, formats: tuple[str, ...], quiet: bool) -> dict[str, Path]:
+    from auditor.report import render_summary, write_reports
+
+    written = write_reports(result, out, formats)
+    if not quiet:
+        click.echo(render_summary(result))
+        for kind, path in written.items():
+            click.echo(f"{kind:>5}: {path}")
+    return written
+
+
+def _exit_code(result: Any, fail_on: str | None, partial: bool) -> int:
+    if fail_on is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings):
+        return EXIT_FINDINGS
+    return EXIT_PARTIAL if partial else EXIT_OK
+
+
+def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any]) -> Any:
+    from auditor.analyze import RuleSelection, analyze
+    from auditor.config import load_config
+
+    config = load_config(kwargs["config_path"])
+    selection = RuleSelection(
+        only=_split(kwargs["only_rules"]), skip=_split(kwargs["skip_rules"]), rules_dirs=tuple(kwargs["rules_dirs"])
+    )
+    result = analyze(snapshot, config, selection)
+    _report(result, out, _formats(kwargs["formats"]), kwargs["quiet"])
+    return result
+
+
+def _collect(kwargs: dict[str, Any]) -> Any:
+    import boto3
+    import botocore.exceptions
+
+    from auditor.collect import CollectOptions, collect
+
+    try:
+        session = boto3.Session(profile_name=kwargs["profile"], region_name=kwargs["region"])
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise UserError(str(exc)) from None
+    regions = _split(kwargs["regions"])
+    options = CollectOptions(
+        role_name=kwargs["role_name"],
+        external_id=kwargs["external_id"],
+        regions=regions,
+        accounts=_split(kwargs["accounts"]),
+        exclude_accounts=_split(kwargs["exclude_accounts"]),
+        concurrency=kwargs["concurrency"],
+        progress=not kwargs.get("quiet", False) and sys.stderr.isatty(),
+    )
+    return collect(session, options)
+
+
+def _partial(snapshot: Any) -> bool:
+    return bool(snapshot.coverage) or not all(a.audited for a in snapshot.accounts)
+
+
+@cli.command()
+@collection_options
+@analysis_options
+def audit(**kwargs: Any) -> None:
+    """Collect from AWS, then analyse and write the reports (collect + analyze in one step)."""
+    snapshot = _collect(kwargs)
+    if not any(a.audited for a in snapshot.accounts):
+        raise UserError("no account could be audited; see the coverage section: " + "; ".join(
+            f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]))
+    out = kwargs["out"] or Path("out/audit")
+    from auditor.snapshot import write_snapshot
+
+    write_snapshot(snapshot, out / "snapshot")
+    result = _analyze_and_report(snapshot, out, kwargs)
+    sys.exit(_exit_code(result, kwargs["fail_on"], _partial(snapshot)))
+
+
+@cli.command()
+@collection_options
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Snapshot directory to write.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def collect(**kwargs: Any) -> None:
+    """Collect an offline snapshot (no analysis); analyse it later with `auditor analyze`."""
+    from auditor.snapshot import write_snapshot
+
+    snapshot = _collect(kwargs)
+    path = write_snapshot(snapshot, kwargs["out"])
+    if not kwargs["quiet"]:
+        audited = sum(a.audited for a in snapshot.accounts)
+        click.echo(f"snapshot: {path} ({audited}/{len(snapshot.accounts)} accounts audited, "
+                   f"{len(snapshot.coverage)} coverage gap(s))")
+    sys.exit(EXIT_PARTIAL if _partial(snapshot) else EXIT_OK)
+
+
+@cli.command()
+@click.argument("snapshot_dir", type=click.Path(path_type=Path))
+@analysis_options
+def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
+    """Analyse a snapshot offline (no AWS access) and write the reports."""
+    from auditor.snapshot import read_snapshot
+
+    snapshot = read_snapshot(snapshot_dir)
+    out = kwargs["out"] or snapshot_dir.parent / f"{snapshot_dir.name}-report"
+    result = _analyze_and_report(snapshot, out, kwargs)
+    sys.exit(_exit_code(result, kwargs["fail_on"], _partial(snapshot)))
+
+
+@cli.command()
+@analysis_options
+@click.option("--snapshot-out", type=click.Path(path_type=Path), default=None,
+              help="Also write the demo's snapshot here (default: OUT/snapshot).")
+def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
+    """Audit a built-in demo organisation simulated with moto (no AWS account needed)."""
+    from auditor.demo_run import collect_demo
+    from auditor.snapshot import write_snapshot
+
+    out = kwargs["out"] or Path("out/demo")
+    if not kwargs["quiet"]:
+        click.echo("Building the demo organisation (simulated with moto) and auditing it...")
+    snapshot = collect_demo()
+    write_snapshot(snapshot, snapshot_out or out / "snapshot")
+    result = _analyze_and_report(snapshot, out, kwargs)
+    sys.exit(_exit_code(result, kwargs["fail_on"], partial=False))
+
+
+@cli.group()
+def rules() -> None:
+    """List and describe the rule catalogue."""
+
+
+@rules.command("list")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path))
+def rules_list(rules_dirs: tuple[Path, ...]) -> None:
+    """Every rule: id, severity, category, title and compliance mappings."""
+    from auditor.engine import load_rules
+
+    for current in load_rules(rules_dirs):
+        mappings = "; ".join(f"{fw} {','.join(ids)}" for fw, ids in current.compliance.items())
+        click.echo(f"{current.id:<12} {current.severity:<8} {current.category:<26} {current.title}")
+        if mappings:
+            click.echo(f"{'':<12} {'':<8} {'':<26} {mappings}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path))
+def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
+    """Everything about one rule."""
+    from auditor.engine import load_rules
+
+    found = load_rules(rules_dirs, only=(rule_id,))
+    current = found[0]
+    click.echo(f"{current.id}: {current.title}")
+    click.echo(f"severity: {current.severity}    category: {current.category}")
+    click.echo(f"\nWhy it matters:\n  {current.rationale}\n\nRemediation:\n  {current.remediation}")
+    if current.compliance:
+        click.echo("\nCompliance:")
+        for framework, ids in current.compliance.items():
+            click.echo(f"  {framework}: {', '.join(ids)}")
+
+
+@cli.command("role-template")
+@click.option("--trusted-account-id", required=True, help="Account the auditor runs from (trusted by the role).")
+@click.option("--role-name", default=DEFAULT_ROLE_NAME, show_default=True)
+def role_template(trusted_account_id: str, role_name: str) -> None:
+    """Print the CloudFormation template of the read-only audit role (deploy it as a StackSet)."""
+    from auditor.role_template import render_role_template
+
+    if not (trusted_account_id.isdigit() and len(trusted_account_id) == 12):
+        raise UserError(f"--trusted-account-id must be a 12-digit account id, not {trusted_account_id!r}")
+    click.echo(render_role_template(trusted_account_id, role_name), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="auditor", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("interrupted: no snapshot or report was left half-written", err=True)
+        sys.exit(130)
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The ``auditor.yaml`` configuration file: environment overrides, required tags, rule options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor.errors import UserError
+
+DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("Environment", "Owner", "CostCenter")
+VALID_ENVIRONMENTS = ("prod", "non-prod", "sandbox", "security", "unknown")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EnvironmentConfig(_Strict):
+    tag_keys: tuple[str, ...] = ("Environment", "env")
+    accounts: dict[str, str] = Field(default_factory=dict)  # account id -> environment
+
+    @field_validator("accounts")
+    @classmethod
+    def _known_environments(cls, value: dict[str, str]) -> dict[str, str]:
+        for account_id, environment in value.items():
+            if environment not in VALID_ENVIRONMENTS:
+                raise ValueError(
+                    f"account {account_id}: environment {environment!r} is not one of "
+                    + ", ".join(VALID_ENVIRONMENTS)
+                )
+        return value
+
+
+class AuditorConfig(_Strict):
+    environments: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
+    required_tags: tuple[str, ...] = DEFAULT_REQUIRED_TAGS
+    stale_days: int = 90  # keys, passwords and admin grants unused this long are stale
+    key_max_age_days: int = 90
+
+
+def load_config(path: Path | None) -> AuditorConfig:
+    """Read ``auditor.yaml``; no path (and no ``./auditor.yaml``) gives the defaults."""
+    if path is None:
+        default = Path("auditor.yaml")
+        if not default.is_file():
+            return AuditorConfig()
+        path = default
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {path} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if raw is None:
+        return AuditorConfig()
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {path} must be a mapping at the top level")
+    known = {key: value for key, value in raw.items() if key != "suppressions"}
+    try:
+        return AuditorConfig.model_validate(known)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UserError(f"config file {path}: {where}: {first['msg']}") from None

@@ -1,0 +1,82 @@
+"""Cost allocation: tags that tell whose and which environment a cost is, and budgets that watch it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.engine import RuleContext, rule
+from auditor.findings import Issue
+from rules._common import account_arn, account_label
+
+# Resource types that carry cost and are taggable; tagging-API-only types are checked too.
+UNTAGGABLE = frozenset({"iam:role", "iam:user", "iam:policy"})
+
+
+@rule(
+    id="COST-001",
+    title="Resource is missing required cost-allocation tags",
+    category="cost-allocation",
+    severity="low",
+    rationale="""Without Environment, Owner and CostCenter tags the bill cannot be split by environment or
+    team, and nobody can be asked about a resource that looks abandoned or misplaced.""",
+    remediation="""Add the missing tags, activate them as cost allocation tags in the Billing console, and
+    enforce them with an Organizations tag policy plus an SCP that denies untagged creation.""",
+    compliance={"SOC2": ("CC6.1",)},
+)
+def missing_tags(ctx: RuleContext) -> Iterator[Issue]:
+    required = ctx.config.required_tags
+    for account in ctx.snapshot.accounts:
+        for resource in account.resources:
+            if resource.type in UNTAGGABLE:
+                continue
+            present = {key.lower() for key in resource.tags}
+            missing = [tag for tag in required if tag.lower() not in present]
+            if missing:
+                yield Issue(
+                    account_id=account.account_id,
+                    resource_arn=resource.arn,
+                    region=resource.region,
+                    message=f"{resource.type} {resource.name or resource.arn} lacks tag(s) {', '.join(missing)}",
+                    evidence={"missing": missing, "tags": dict(resource.tags), "required": list(required)},
+                )
+
+
+@rule(
+    id="COST-002",
+    title="Account has no AWS Budget",
+    category="cost-allocation",
+    severity="medium",
+    rationale="""An account without a budget has no alarm when spend jumps: a leaked key mining crypto or a
+    runaway dev experiment is found on the invoice, weeks later.""",
+    remediation="""Create an AWS Budget for the account (monthly cost, with an email or SNS notification at
+    80% and 100% of forecast), ideally from the management account per linked account.""",
+)
+def no_budget(ctx: RuleContext) -> Iterator[Issue]:
+    for account in ctx.snapshot.accounts:
+        if account.audited and account.budgets is not None and not account.budgets:
+            yield Issue(
+                account_id=account.account_id,
+                resource_arn=account_arn(ctx, account.account_id),
+                message=f"Account {account_label(ctx, account.account_id)} has no AWS Budget",
+                evidence={"budgets": []},
+            )
+
+
+@rule(
+    id="COST-003",
+    title="Budget without notifications",
+    category="cost-allocation",
+    severity="low",
+    rationale="""A budget that notifies nobody is a number on a dashboard: overspend still goes unnoticed.""",
+    remediation="""Add notifications (ACTUAL and FORECASTED thresholds) with email or SNS subscribers.""",
+)
+def budget_without_notification(ctx: RuleContext) -> Iterator[Issue]:
+    for account in ctx.snapshot.accounts:
+        for budget in account.budgets or ():
+            if budget.notification_count == 0:
+                yield Issue(
+                    account_id=account.account_id,
+                    resource_arn=f"arn:aws:budgets::{account.account_id}:budget/{budget.name}",
+                    message=f"Budget {budget.name} in {account_label(ctx, account.account_id)} has no notification",
+                    evidence={"budget": budget.model_dump()},
+                )

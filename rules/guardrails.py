@@ -1,0 +1,76 @@
+"""Guardrails: the SCPs that keep an organisation's accounts inside their lanes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.engine import RuleContext, rule
+from auditor.environment import classify_value
+from auditor.findings import Issue
+from auditor.iam.policy import PolicyParseError, PolicySource, parse_policy
+from auditor.model import Organization, OrgPolicy
+
+SCP = "SERVICE_CONTROL_POLICY"
+
+
+def _scps(org: Organization) -> list[OrgPolicy]:
+    return [p for p in org.policies if p.type == SCP]
+
+
+def _denies(policy: OrgPolicy, action: str) -> bool:
+    try:
+        parsed = parse_policy(policy.document, PolicySource(kind="scp", name=policy.name, arn=policy.arn))
+    except PolicyParseError:
+        return False
+    return any(s.effect == "Deny" and s.matches_action(action) for s in parsed.statements)
+
+
+@rule(
+    id="GUARD-001",
+    title="Production OU has no SCP beyond FullAWSAccess",
+    category="guardrails",
+    severity="medium",
+    rationale="""Production accounts deserve guardrails that dev does not need: denying the disabling of
+    CloudTrail and GuardDuty, region restrictions, protection of the audit and break-glass roles.""",
+    remediation="""Attach an SCP to the production OU that denies at least cloudtrail:StopLogging,
+    cloudtrail:DeleteTrail, guardduty:DeleteDetector and changes to your security roles.""",
+    compliance={"ISO27001-2022": ("A.8.31",), "NIST-800-53": ("AC-6",)},
+)
+def prod_ou_without_scp(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    if org is None:
+        return
+    for ou in org.organizational_units:
+        if classify_value(ou.name) != "prod":
+            continue
+        attached = [p for p in _scps(org) if ou.id in p.target_ids and not p.aws_managed]
+        if not attached:
+            yield Issue(
+                account_id=org.management_account_id,
+                resource_arn=ou.arn,
+                message=f"Production OU {ou.name} has no SCP of its own",
+                evidence={"attached_scps": [p.name for p in _scps(org) if ou.id in p.target_ids]},
+            )
+
+
+@rule(
+    id="GUARD-002",
+    title="No SCP prevents accounts from leaving the organisation",
+    category="guardrails",
+    severity="medium",
+    rationale="""An account that leaves the organisation also leaves every SCP, the organisation trail and
+    consolidated billing; an attacker with admin in a member account can do it in one call.""",
+    remediation="""Attach an SCP to the root that denies organizations:LeaveOrganization.""",
+)
+def no_leave_protection(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    if org is None:
+        return
+    at_root = [p for p in _scps(org) if org.root_id in p.target_ids]
+    if not any(_denies(p, "organizations:LeaveOrganization") for p in at_root):
+        yield Issue(
+            account_id=org.management_account_id,
+            resource_arn=org.arn,
+            message="No SCP attached to the root denies organizations:LeaveOrganization",
+            evidence={"root_scps": [p.name for p in at_root]},
+        )
