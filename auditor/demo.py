@@ -1,0 +1,447 @@
+"""The built-in demo organisation: a small AWS organisation, seeded into moto, with known risks.
+
+``seed_demo_organization`` runs inside an active moto context (the caller owns ``mock_aws()``)
+and builds, through plain boto3 clients only, an organisation whose every risk has a named
+principal or resource and, where it makes sense, a benign twin. Member accounts are seeded with
+``sts.assume_role`` credentials, which moto binds to the member account's own backends.
+
+Choices recorded here because they are measured, not obvious:
+
+- Admin grants use a customer-managed policy "AdministratorAccess-Custom" (Allow * on *), not
+  AWS's ``arn:aws:iam::aws:policy/AdministratorAccess``. AWS managed policies exist in moto only
+  with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``; measured on this machine, nine accounts cost
+  about 14.5 s with them and 0.5 s without them, which breaks the 10 s seed budget.
+- Frank's access key is backdated by editing moto's in-process IAM backend, the only way to make a
+  key age in moto (see /work/shared/AWS-TESTING.md). This is demo seeding, never auditor code; it
+  requires moto to run in this process (``mock_aws`` or a ``ThreadedMotoServer`` started here).
+- Root-user facts (root keys, root MFA) are not faked: moto has no ``<root_account>`` row.
+- The "broken" account has no SecurityAuditRole; the demo runner makes its AssumeRole fail.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import boto3
+from moto.core.utils import utcnow
+from moto.iam.models import iam_backends
+
+AUDIT_ROLE_NAME = "SecurityAuditRole"
+AUDIT_EXTERNAL_ID = "demo-org-auditor"
+SEED_ROLE_NAME = "OrganizationAccountAccessRole"
+EXTERNAL_VENDOR_ACCOUNT_ID = "999988887777"
+ADMIN_POLICY_NAME = "AdministratorAccess-Custom"
+AUDIT_POLICY_NAME = "SecurityAuditReadOnly-Custom"
+STALE_KEY_AGE_DAYS = 200
+
+ALLOW_ALL: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+AUDIT_READ_ACTIONS = [
+    "iam:Get*", "iam:List*", "iam:GenerateCredentialReport", "organizations:Describe*",
+    "organizations:List*", "sts:GetCallerIdentity", "ec2:Describe*", "s3:GetBucket*",
+    "s3:ListAllMyBuckets", "lambda:List*", "lambda:GetFunction*", "budgets:Describe*",
+    "budgets:ViewBudget", "tag:GetResources", "cloudtrail:Describe*", "cloudtrail:Get*",
+]
+
+# (logical name, OU path, account tags); OU path () means directly under the root.
+MEMBER_ACCOUNTS: tuple[tuple[str, tuple[str, ...], dict[str, str]], ...] = (
+    ("prod-app", ("Production",), {"Environment": "prod"}),
+    ("prod-data", ("Production",), {}),
+    ("dev-app", ("NonProduction",), {"Environment": "dev"}),
+    ("staging", ("NonProduction",), {"Environment": "staging"}),
+    ("sandbox", ("Sandbox",), {}),
+    ("security-audit", ("Security",), {"Environment": "security"}),
+    ("shared-services", ("Infrastructure", "SharedServices"), {"Environment": "shared"}),
+    ("legacy-mixed", (), {"Environment": "prod"}),
+    ("broken", ("NonProduction",), {"Environment": "dev"}),
+)
+UNASSUMABLE = ("broken",)
+# Cost-allocation tags that clean resources carry; risky resources lack some on purpose.
+FULL_TAGS = {"Owner": "platform-team", "CostCenter": "cc-1001"}
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    """What was seeded: the management account, member ids by logical name, the audit role."""
+
+    management_account_id: str
+    accounts: dict[str, str]
+    role_name: str
+    unassumable_account_ids: tuple[str, ...]
+    external_id: str = AUDIT_EXTERNAL_ID
+    ou_ids: tuple[tuple[str, str], ...] = ()
+
+
+def _doc(document: dict[str, Any]) -> str:
+    return json.dumps(document)
+
+
+def _allow(actions: str | list[str], resources: str | list[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}],
+    }
+
+
+def _trust(principal: dict[str, str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    action = "sts:AssumeRole"
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def _tags(**tags: str) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+class _Account:
+    """Boto3 clients bound to one account (assumed credentials, or the default ones)."""
+
+    def __init__(
+        self, session: boto3.Session, account_id: str, credentials: dict[str, Any] | None
+    ) -> None:
+        # One shared session: each new boto3.Session re-parses every service model (seconds for EC2).
+        self.session: Any = session  # typed loosely: service names here are runtime strings
+        self.account_id = account_id
+        self.region = str(session.region_name)
+        self._credentials: dict[str, str] = {}
+        if credentials is not None:
+            self._credentials = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        self._clients: dict[tuple[str, str], Any] = {}
+        self.iam: Any = self.client("iam")
+        self._admin_policy_arn: str | None = None
+        self._image_id: str | None = None
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, region_name=key[1], **self._credentials)
+        return self._clients[key]
+
+    def arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:{kind}/{name}"
+
+    def admin_policy_arn(self) -> str:
+        if self._admin_policy_arn is None:
+            policy = self.iam.create_policy(PolicyName=ADMIN_POLICY_NAME, PolicyDocument=_doc(ALLOW_ALL))
+            self._admin_policy_arn = str(policy["Policy"]["Arn"])
+        return self._admin_policy_arn
+
+    def role(
+        self,
+        name: str,
+        trust: dict[str, Any],
+        *,
+        admin: bool = False,
+        inline: dict[str, Any] | None = None,
+        managed: tuple[str, ...] = (),
+    ) -> None:
+        self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=_doc(trust))
+        if admin:
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=self.admin_policy_arn())
+        for policy_arn in managed:
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+        if inline is not None:
+            self.iam.put_role_policy(RoleName=name, PolicyName=f"{name}-inline", PolicyDocument=_doc(inline))
+
+    def user(self, name: str, *, admin: bool = False, inline: dict[str, Any] | None = None) -> None:
+        self.iam.create_user(UserName=name)
+        if admin:
+            self.iam.attach_user_policy(UserName=name, PolicyArn=self.admin_policy_arn())
+        if inline is not None:
+            self.iam.put_user_policy(UserName=name, PolicyName=f"{name}-inline", PolicyDocument=_doc(inline))
+
+    def instance(self, name: str, tags: dict[str, str]) -> str:
+        ec2: Any = self.client("ec2")
+        if self._image_id is None:
+            # MOTO_EC2_LOAD_DEFAULT_AMIS may be false: bring our own image.
+            self._image_id = ec2.register_image(Name="demo-base-image")["ImageId"]
+        reservation = ec2.run_instances(
+            ImageId=self._image_id,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(Name=name, **tags)}],
+        )
+        return str(reservation["Instances"][0]["InstanceId"])
+
+    def bucket(self, name: str, tags: dict[str, str]) -> None:
+        s3: Any = self.client("s3")
+        if self.region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(
+                Bucket=name,
+                CreateBucketConfiguration={"LocationConstraint": self.region},
+            )
+        if tags:
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(**tags)})
+
+    def budget(self, name: str) -> None:
+        budgets: Any = self.client("budgets", "us-east-1")
+        budgets.create_budget(
+            AccountId=self.account_id,
+            Budget={
+                "BudgetName": name,
+                "BudgetLimit": {"Amount": "1000", "Unit": "USD"},
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+            },
+            NotificationsWithSubscribers=[
+                {
+                    "Notification": {
+                        "NotificationType": "ACTUAL",
+                        "ComparisonOperator": "GREATER_THAN",
+                        "Threshold": 80.0,
+                        "ThresholdType": "PERCENTAGE",
+                    },
+                    "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "finops@example.com"}],
+                }
+            ],
+        )
+
+
+def _lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def _build_organization(session: boto3.Session) -> tuple[dict[str, str], dict[str, str]]:
+    """Create the organisation, its OUs, member accounts and SCPs; return account and OU ids."""
+    org: Any = session.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root_id = str(org.list_roots()["Roots"][0]["Id"])
+
+    ou_ids: dict[str, str] = {}
+    for _, path, _ in MEMBER_ACCOUNTS:
+        parent = root_id
+        for depth in range(len(path)):
+            key = "/".join(path[: depth + 1])
+            if key not in ou_ids:
+                ou_ids[key] = str(org.create_organizational_unit(ParentId=parent, Name=path[depth])
+                                  ["OrganizationalUnit"]["Id"])
+            parent = ou_ids[key]
+
+    accounts: dict[str, str] = {}
+    for name, path, tags in MEMBER_ACCOUNTS:
+        status = org.create_account(
+            AccountName=name, Email=f"aws+{name}@example.com", Tags=_tags(**tags)
+        )["CreateAccountStatus"]
+        account_id = str(status["AccountId"])
+        accounts[name] = account_id
+        if path:
+            org.move_account(
+                AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou_ids["/".join(path)]
+            )
+
+    deny_leave = org.create_policy(
+        Name="DenyLeaveOrganization",
+        Description="Member accounts cannot leave the organisation",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=_doc({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}),
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=deny_leave, TargetId=root_id)
+    prod_guardrails = org.create_policy(
+        Name="ProdGuardrails",
+        Description="Production cannot stop or delete its audit trail",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=_doc({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny",
+            "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"],
+            "Resource": "*",
+        }]}),
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=prod_guardrails, TargetId=ou_ids["Production"])
+    return accounts, ou_ids
+
+
+def _seed_audit_role(account: _Account, management_account_id: str) -> None:
+    policy = account.iam.create_policy(
+        PolicyName=AUDIT_POLICY_NAME, PolicyDocument=_doc(_allow(AUDIT_READ_ACTIONS, "*"))
+    )
+    account.role(
+        AUDIT_ROLE_NAME,
+        _trust({"AWS": f"arn:aws:iam::{management_account_id}:root"},
+               {"StringEquals": {"sts:ExternalId": AUDIT_EXTERNAL_ID}}),
+        managed=(str(policy["Policy"]["Arn"]),),
+    )
+
+
+def _seed_management(mgmt: _Account) -> None:
+    mgmt.instance("mgmt-jumpbox", FULL_TAGS)
+    mgmt.bucket(f"mgmt-scratch-{mgmt.account_id}", FULL_TAGS)
+    mgmt.user("mgmt-admin")
+    mgmt.iam.create_access_key(UserName="mgmt-admin")
+    mgmt.budget("management-monthly")
+
+
+def _seed_prod_app(acct: _Account, ids: dict[str, str]) -> None:
+    prod_tags = {"Environment": "prod", **FULL_TAGS}
+    acct.bucket(f"prod-app-assets-{acct.account_id}", prod_tags)
+    acct.bucket(f"prod-app-dev-scratch-{acct.account_id}", {"Environment": "dev", **FULL_TAGS})
+    acct.instance("prod-web", prod_tags)
+    ec2_trust = _trust({"Service": "ec2.amazonaws.com"})
+    acct.role("app-server-role", ec2_trust, admin=True)
+    acct.role("app-reader-role", ec2_trust, inline=_allow("s3:GetObject", "*"))
+    dev_ci_role = f"arn:aws:iam::{ids['dev-app']}:role/dev-ci-role"
+    acct.role("ProdDeployRole", _trust({"AWS": dev_ci_role}), admin=True)
+    read_only = acct.iam.create_policy(
+        PolicyName="ReadOnlyAccess-Custom",
+        PolicyDocument=_doc(_allow(["ec2:Describe*", "s3:Get*", "s3:List*", "iam:Get*", "iam:List*"], "*")),
+    )
+    acct.role(
+        "ProdReadOnlyFromSecurity",
+        _trust({"AWS": f"arn:aws:iam::{ids['security-audit']}:role/auditor"}),
+        managed=(str(read_only["Policy"]["Arn"]),),
+    )
+    acct.budget("prod-app-monthly")
+
+
+def _seed_prod_data(acct: _Account, ids: dict[str, str]) -> None:
+    acct.role(
+        "DataAdminRole", _trust({"AWS": f"arn:aws:iam::{ids['dev-app']}:role/dev-ops-role"}), admin=True
+    )
+    vendor_read = _allow(["s3:GetObject", "s3:ListBucket"], "*")
+    acct.role("VendorAccessRole", _trust({"AWS": f"arn:aws:iam::{EXTERNAL_VENDOR_ACCOUNT_ID}:root"}),
+              inline=vendor_read)
+    acct.role("OrgInternalRole", _trust({"AWS": f"arn:aws:iam::{ids['security-audit']}:root"}),
+              inline=vendor_read)
+
+
+def _seed_dev_app(acct: _Account, ids: dict[str, str]) -> None:
+    acct.user("alice", admin=True)
+    acct.iam.create_group(GroupName="Admins")
+    acct.iam.attach_group_policy(GroupName="Admins", PolicyArn=acct.admin_policy_arn())
+    acct.user("bob")
+    acct.iam.add_user_to_group(GroupName="Admins", UserName="bob")
+    acct.iam.create_group(GroupName="EmptyAdmins")
+    acct.iam.attach_group_policy(GroupName="EmptyAdmins", PolicyArn=acct.admin_policy_arn())
+
+    acct.role(
+        "dev-ci-role",
+        _trust({"Service": "codebuild.amazonaws.com"}),
+        inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['prod-app']}:role/ProdDeployRole"),
+    )
+    acct.role(
+        "dev-ops-role",
+        _trust({"AWS": f"arn:aws:iam::{ids['staging']}:user/carol"}),
+        inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['prod-data']}:role/DataAdminRole"),
+    )
+
+    acct.user("dave")
+    acct.iam.create_login_profile(UserName="dave", Password="Demo-Passw0rd!", PasswordResetRequired=False)
+    acct.user("erin")
+    acct.iam.create_login_profile(UserName="erin", Password="Demo-Passw0rd!", PasswordResetRequired=False)
+    device = acct.iam.create_virtual_mfa_device(VirtualMFADeviceName="erin")["VirtualMFADevice"]
+    serial = device["SerialNumber"]
+    acct.iam.enable_mfa_device(
+        UserName="erin", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
+    acct.user("frank")
+    acct.iam.create_access_key(UserName="frank")
+    _backdate_access_keys(acct.account_id, "frank", STALE_KEY_AGE_DAYS)
+    acct.user("grace")
+    acct.iam.create_access_key(UserName="grace")
+
+    acct.instance("dev-box", {"Environment": "dev"})
+    acct.budget("dev-app-monthly")
+
+
+def _backdate_access_keys(account_id: str, user_name: str, days: int) -> None:
+    """Age a user's keys (and the user) in moto's backend: the API has no way to set a key's date."""
+    users = iam_backends[account_id]["global"].users
+    if user_name not in users:
+        raise RuntimeError(
+            f"cannot backdate {user_name}'s keys: moto is not running in this process (account {account_id})"
+        )
+    created = utcnow() - timedelta(days=days)
+    users[user_name].create_date = created - timedelta(days=10)
+    for key in users[user_name].access_keys:
+        key.create_date = created
+
+
+def _seed_staging(acct: _Account, ids: dict[str, str]) -> None:
+    acct.user("ci-deployer", inline=_allow("iam:*", "*"))
+    acct.user("carol", inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['dev-app']}:role/dev-ops-role"))
+    acct.client("ec2").create_volume(AvailabilityZone=f"{acct.region}a", Size=8)
+
+
+def _seed_sandbox(acct: _Account) -> None:
+    acct.role("orphan-fn-role", _trust({"Service": "lambda.amazonaws.com"}))
+    acct.client("lambda").create_function(
+        FunctionName="orphan-fn",
+        Runtime="python3.11",
+        Role=acct.arn("role", "orphan-fn-role"),
+        Handler="handler.handler",
+        Code={"ZipFile": _lambda_zip()},
+    )
+
+
+def _seed_security_audit(acct: _Account, ids: dict[str, str]) -> None:
+    acct.role(
+        "auditor",
+        _trust({"AWS": f"arn:aws:iam::{acct.account_id}:root"}),
+        inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['prod-app']}:role/ProdReadOnlyFromSecurity"),
+    )
+    acct.budget("security-audit-monthly")
+
+
+def _seed_legacy_mixed(acct: _Account) -> None:
+    acct.instance("web-prod", {"Environment": "prod", **FULL_TAGS})
+    acct.bucket(f"legacy-dev-data-{acct.account_id}", {"Environment": "dev", **FULL_TAGS})
+
+
+def _seed_shared_services(acct: _Account) -> None:
+    acct.bucket(f"shared-artifacts-{acct.account_id}", {"Environment": "shared", **FULL_TAGS})
+    acct.budget("shared-services-monthly")
+
+
+def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
+    """Seed the demo organisation into the active moto context and describe what was made."""
+    session = boto3.Session(region_name=region)
+    sts: Any = session.client("sts")
+    # The default credentials' account becomes the management account (123456789012 unless MOTO_ACCOUNT_ID).
+    management_account_id = str(sts.get_caller_identity()["Account"])
+    accounts, ou_ids = _build_organization(session)
+
+    members: dict[str, _Account] = {}
+    for name, account_id in accounts.items():
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{SEED_ROLE_NAME}", RoleSessionName="seed"
+        )["Credentials"]
+        members[name] = _Account(session, account_id, credentials)
+        if name not in UNASSUMABLE:
+            _seed_audit_role(members[name], management_account_id)
+
+    _seed_management(_Account(session, management_account_id, None))
+    _seed_prod_app(members["prod-app"], accounts)
+    _seed_prod_data(members["prod-data"], accounts)
+    _seed_dev_app(members["dev-app"], accounts)
+    _seed_staging(members["staging"], accounts)
+    _seed_sandbox(members["sandbox"])
+    _seed_security_audit(members["security-audit"], accounts)
+    _seed_legacy_mixed(members["legacy-mixed"])
+    _seed_shared_services(members["shared-services"])
+
+    return DemoOrganization(
+        management_account_id=management_account_id,
+        accounts=dict(accounts),
+        role_name=AUDIT_ROLE_NAME,
+        unassumable_account_ids=tuple(accounts[name] for name in UNASSUMABLE),
+        ou_ids=tuple(sorted(ou_ids.items())),
+    )
