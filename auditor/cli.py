@@ -7,6 +7,7 @@ collection was partial (some account or service could not be read) and no ``--fa
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -270,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted: no snapshot or report was left half-written", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug, not a user mistake: one line by default, traceback on request
+        if os.environ.get("AUDITOR_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                   "(set AUDITOR_DEBUG=1 for the traceback, and please report it)", err=True)
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_OK)
 
 

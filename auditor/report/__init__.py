@@ -1,0 +1,79 @@
+"""Report renderers: findings.json (the contract), findings.csv, report.html, summary.md and the
+terminal summary. All of them read an ``AuditResult``; none of them talks to AWS."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor.errors import UserError
+from auditor.report.csv_report import findings_frame, render_csv
+from auditor.report.html_report import render_html
+from auditor.report.json_report import findings_schema, render_json, validate_findings_document
+from auditor.report.markdown import render_markdown
+from auditor.report.summary import posture_score, render_summary
+from auditor.result import AuditResult
+
+REPORT_FILES: dict[str, str] = {
+    "html": "report.html",
+    "json": "findings.json",
+    "csv": "findings.csv",
+    "md": "summary.md",
+}
+
+__all__ = [
+    "REPORT_FILES",
+    "findings_frame",
+    "findings_schema",
+    "posture_score",
+    "render_csv",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_summary",
+    "validate_findings_document",
+    "write_reports",
+]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary sibling and rename, so a reader never sees a half-written report."""
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(
+    result: AuditResult, out_dir: Path, formats: Sequence[str] = ("html", "json", "csv")
+) -> dict[str, Path]:
+    """Write the requested reports into ``out_dir``; returns format -> path written.
+
+    The findings document is validated against the schema before anything is written.
+    """
+    unknown = [f for f in formats if f not in REPORT_FILES]
+    if unknown:
+        raise UserError(
+            f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(REPORT_FILES)}"
+        )
+    document = result.findings_document()
+    validate_findings_document(document)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    renderers = {
+        "html": lambda: render_html(result, document),
+        "json": lambda: render_json(result, document),
+        "csv": lambda: render_csv(result),
+        "md": lambda: render_markdown(result),
+    }
+    written: dict[str, Path] = {}
+    for name in dict.fromkeys(formats):
+        path = out_dir / REPORT_FILES[name]
+        _write_atomically(path, renderers[name]())
+        written[name] = path
+    return written

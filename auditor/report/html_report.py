@@ -1,0 +1,193 @@
+"""report.html: one self-contained file (no network at view time) for people to read and explore.
+
+Small, bounded sections (summary, matrix, accounts, coverage, compliance) are rendered here by
+Jinja2 with autoescape; the findings themselves are embedded once as JSON and rendered, filtered
+and paged in the browser by the inline script in ``reports/templates/report.js``.
+
+Sections, top to bottom: header (#report-header: organisation, management account, generated_at,
+snapshot mode); executive summary (#summary: severity cards, by category, by environment, posture
+score per account with its definition); environment isolation matrix (#matrix: source environment x
+target account, admin / write counts, cells with data-finding-ids filter the table); findings
+(#findings-table: search, filters, sort, 100 rows a page, .toggle-details rows with message, path,
+hops, remediation, compliance, evidence); accounts (#accounts-table); coverage gaps
+(#coverage-table); compliance (framework -> control -> rules and finding counts, passed / failed).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from auditor import __version__
+from auditor.findings import CATEGORIES, SEVERITIES
+from auditor.report.json_report import validate_findings_document
+from auditor.report.summary import (
+    SCORE_DEFINITION,
+    SCORE_WEIGHTS,
+    account_postures,
+    category_counts,
+    environment_counts,
+    environment_order,
+)
+from auditor.result import AccountView, AuditResult, MatrixCell
+
+TEMPLATE = "report.html.j2"
+PARTIALS = ("report.css", "report.js")
+PAGE_SIZE = 100
+
+# Inside <script>, these are the only characters that can end the element or change how the
+# HTML parser reads it; U+2028/2029 are line terminators to old JavaScript parsers.
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
+                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_UNSAFE_IN_RAW_TEXT = re.compile(r"</(script|style)|<!--", re.IGNORECASE)
+
+
+def script_json(data: object) -> Markup:
+    """JSON for a ``<script type="application/json">`` element that no value can break out of."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    for raw, escaped in _SCRIPT_ESCAPES:
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _partial(name: str) -> Markup:
+    """A static CSS/JS partial, inlined verbatim (not parsed as a template)."""
+    env = _environment()
+    assert env.loader is not None
+    source = env.loader.get_source(env, name)[0]
+    if _UNSAFE_IN_RAW_TEXT.search(source):
+        raise ValueError(f"{name} contains a sequence that would end its <script>/<style> element")
+    return Markup(source)
+
+
+@cache
+def _script_hash(name: str) -> str:
+    """CSP source for the inline script, so no other (injected) script or handler can run."""
+    digest = hashlib.sha256(str(_partial(name)).encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    sources: tuple[str, ...]
+    targets: tuple[AccountView, ...]
+    cells: dict[tuple[str, str], MatrixCell]
+
+
+def matrix_view(result: AuditResult) -> MatrixView:
+    """Rows: source environments; columns: target accounts, grouped by environment then name."""
+    by_id = {a.id: a for a in result.accounts}
+    target_ids = {cell.target_account_id for cell in result.matrix}
+    targets = [by_id.get(i) or AccountView(id=i, name="", ou_path="", environment="unknown",
+                                           environment_source="", audited=False) for i in target_ids]
+    targets.sort(key=lambda a: (environment_order(a.environment), a.name, a.id))
+    sources = sorted({cell.source_environment for cell in result.matrix}, key=environment_order)
+    cells = {(cell.source_environment, cell.target_account_id): cell for cell in result.matrix}
+    return MatrixView(tuple(sources), tuple(targets), cells)
+
+
+@dataclass(frozen=True)
+class ControlStatus:
+    framework: str
+    control: str
+    rules: tuple[tuple[str, int], ...]  # (rule id, findings of that rule)
+
+    @property
+    def findings(self) -> int:
+        return sum(n for _, n in self.rules)
+
+    @property
+    def passed(self) -> bool:
+        return self.findings == 0
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort "1.10" after "1.9" and "CC6.1" before "CC6.10"."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def compliance_view(result: AuditResult) -> dict[str, list[ControlStatus]]:
+    """Framework -> controls, each with the rules mapped to it and their finding counts.
+
+    Mappings come from the rule catalogue; findings of rules missing from it add their own.
+    A control whose rules have no finding is shown as passed.
+    """
+    counts = Counter(f.rule_id for f in result.findings)
+    mapping: dict[str, dict[str, set[str]]] = {}
+    for rule in result.rules:
+        for framework, controls in rule.compliance.items():
+            for control in controls:
+                mapping.setdefault(framework, {}).setdefault(control, set()).add(rule.id)
+    catalogued = {rule.id for rule in result.rules}
+    for f in result.findings:
+        if f.rule_id not in catalogued:
+            for framework, controls in f.compliance.items():
+                for control in controls:
+                    mapping.setdefault(framework, {}).setdefault(control, set()).add(f.rule_id)
+    return {
+        framework: [
+            ControlStatus(framework, control, tuple((r, counts.get(r, 0)) for r in sorted(rule_ids)))
+            for control, rule_ids in sorted(controls.items(), key=lambda item: _natural_key(item[0]))
+        ]
+        for framework, controls in sorted(mapping.items())
+    }
+
+
+def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> str:
+    """The report as one HTML document; ``document`` is the (already validated) findings document."""
+    if document is None:
+        document = result.findings_document()
+        validate_findings_document(document)
+    org = result.snapshot.organization
+    names = {a.id: a.name for a in result.accounts}
+    management_id = org.management_account_id if org else None
+    by_severity = result.severity_counts()
+    template = _environment().get_template(TEMPLATE)
+    return template.render(
+        result=result,
+        manifest=result.snapshot.manifest,
+        organization_id=org.id if org else None,
+        management_account_id=management_id,
+        management_account_name=names.get(management_id or "", ""),
+        account_names=names,
+        severities=SEVERITIES,
+        categories=CATEGORIES,
+        by_severity=by_severity,
+        total=len(result.findings),
+        by_category=category_counts(result),
+        by_environment=environment_counts(result),
+        postures=account_postures(result),
+        score_definition=SCORE_DEFINITION,
+        score_weights=SCORE_WEIGHTS,
+        matrix=matrix_view(result),
+        compliance=compliance_view(result),
+        rule_titles={rule.id: rule.title for rule in result.rules},
+        page_size=PAGE_SIZE,
+        data_json=script_json(document),
+        css=_partial("report.css"),
+        js=_partial("report.js"),
+        script_hash=_script_hash("report.js"),
+        tool_version=__version__,
+    )

@@ -1,0 +1,150 @@
+"""The whole audit, end to end, on the built-in demo organisation: every seeded risk is found,
+every clean counterpart is not, and the reports honour their contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.cli import main
+from auditor.report import validate_findings_document
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        mp.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        with pytest.raises(SystemExit) as exit_info:
+            main(["demo", "--out", str(out), "--quiet"])
+    assert exit_info.value.code == 0
+    yield out
+
+
+@pytest.fixture(scope="module")
+def document(demo_out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((demo_out / "findings.json").read_text())
+    return data
+
+
+def _names(document: dict[str, Any]) -> dict[str, str]:
+    return {a["id"]: a["name"] for a in document["accounts"]}
+
+
+def _found(document: dict[str, Any], rule_id: str) -> set[tuple[str, str]]:
+    """(account name, last part of the resource ARN) for every finding of ``rule_id``."""
+    names = _names(document)
+    return {
+        (names.get(f["account_id"], f["account_id"]), f["resource_arn"].split("/")[-1].split(":")[-1])
+        for f in document["findings"]
+        if f["rule_id"] == rule_id
+    }
+
+
+def test_reports_written_and_valid(demo_out: Path, document: dict[str, Any]) -> None:
+    assert (demo_out / "report.html").stat().st_size > 10_000
+    assert (demo_out / "findings.csv").read_text().count("\n") == len(document["findings"]) + 1
+    validate_findings_document(document)
+    assert document["organization"]["management_account_id"] == "123456789012"
+    assert len(document["accounts"]) >= 9
+
+
+def test_environment_classification_and_sources(document: dict[str, Any]) -> None:
+    by_name = {a["name"]: a for a in document["accounts"]}
+    assert by_name["prod-app"]["environment"] == "prod"
+    assert by_name["prod-app"]["environment_source"] == "account tag Environment=prod"
+    assert by_name["prod-data"]["environment"] == "prod"
+    assert by_name["prod-data"]["environment_source"].startswith("OU path /Root/Production")
+    assert by_name["dev-app"]["environment"] == "non-prod"
+    assert by_name["security-audit"]["environment"] == "security"
+    assert by_name["broken"]["audited"] is False
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "present", "absent_names"),
+    [
+        ("ENV-001", {("legacy-mixed", None)}, set()),
+        ("MGMT-002", {(None, "mgmt-admin")}, set()),
+        ("ADMIN-001", {("dev-app", "alice")}, {"erin", "grace", "bob"}),
+        ("ADMIN-002", {("dev-app", "Admins")}, {"EmptyAdmins"}),
+        ("ADMIN-003", {("prod-app", "app-server-role")}, {"app-reader-role"}),
+        ("ADMIN-004", {("staging", "ci-deployer")}, set()),
+        ("EXT-001", {("prod-data", "VendorAccessRole")}, {"OrgInternalRole", "SecurityAuditRole"}),
+        ("CRED-003", {("dev-app", "dave")}, {"erin"}),
+        ("CRED-004", {("dev-app", "frank")}, {"grace"}),
+        ("CRED-005", {("dev-app", "frank")}, {"grace"}),
+        ("COV-001", {("broken", None)}, set()),
+    ],
+)
+def test_each_seeded_risk_found_and_twin_clean(
+    document: dict[str, Any], rule_id: str, present: set[tuple[str | None, str | None]], absent_names: set[str]
+) -> None:
+    found = _found(document, rule_id)
+    for account, resource in present:
+        assert any((account is None or a == account) and (resource is None or r == resource) for a, r in found), (
+            rule_id, account, resource, found)
+    assert not {r for _, r in found} & absent_names, (rule_id, found)
+
+
+def test_management_account_workloads(document: dict[str, Any]) -> None:
+    resources = {f["resource_arn"] for f in document["findings"] if f["rule_id"] == "MGMT-001"}
+    assert any(":instance/" in arn for arn in resources)
+    assert any(arn.startswith("arn:aws:s3:::mgmt-scratch-") for arn in resources)
+
+
+def test_contradicting_tags(document: dict[str, Any]) -> None:
+    found = _found(document, "ENV-002")
+    accounts = {a for a, _ in found}
+    assert {"prod-app", "legacy-mixed"} <= accounts
+    assert not any(r.startswith("prod-app-assets") for _, r in found)
+
+
+def test_nonprod_to_prod(document: dict[str, Any]) -> None:
+    xenv = [f for f in document["findings"] if f["rule_id"] == "XENV-001"]
+    pairs = {(f["path"][0].split("/")[-1], f["path"][-1].split("/")[-1]) for f in xenv}
+    assert ("dev-ci-role", "ProdDeployRole") in pairs
+    assert not any(target == "ProdReadOnlyFromSecurity" for _, target in pairs)
+
+
+def test_two_hop_path_from_nonprod_to_prod_admin(document: dict[str, Any]) -> None:
+    paths = [f for f in document["findings"] if f["rule_id"] == "XENV-002"]
+    carol = [f for f in paths if f["resource_arn"].endswith(":user/carol")]
+    assert carol, [f["resource_arn"] for f in paths]
+    hops = carol[0]["evidence"]["hops"]
+    assert [h["kind"] for h in hops][:2] == ["can-assume", "can-assume"]
+    assert carol[0]["path"][1].endswith(":role/dev-ops-role")
+    assert carol[0]["path"][2].endswith(":role/DataAdminRole")
+
+
+def test_budgets(document: dict[str, Any]) -> None:
+    accounts = {a for a, _ in _found(document, "COST-002")}
+    assert {"staging", "sandbox", "prod-data", "legacy-mixed"} <= accounts
+    assert not accounts & {"prod-app", "dev-app", "security-audit"}
+
+
+def test_missing_tags(document: dict[str, Any]) -> None:
+    found = _found(document, "COST-001")
+    assert any(account == "sandbox" and "orphan-fn" in resource for account, resource in found)
+    assert not any(resource.startswith("prod-app-assets") for _, resource in found)
+
+
+def test_guardrails_present_in_demo_give_no_finding(document: dict[str, Any]) -> None:
+    assert not _found(document, "GUARD-001")
+    assert not _found(document, "GUARD-002")
+
+
+def test_offline_analysis_of_the_snapshot_gives_identical_findings(
+    demo_out: Path, document: dict[str, Any], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(demo_out / "snapshot"), "--out", str(tmp_path), "--quiet", "--format", "json"])
+    assert exit_info.value.code == 3  # the demo snapshot is partial: one account refused the role
+    offline = json.loads((tmp_path / "findings.json").read_text())
+    assert [f["id"] for f in offline["findings"]] == [f["id"] for f in document["findings"]]
+    assert offline["findings"] == document["findings"]

@@ -1,0 +1,69 @@
+"""`auditor audit` against a moto server on 127.0.0.1 through AWS_ENDPOINT_URL, as a real subprocess:
+the unchanged production command, credentials from the environment, exit codes for CI gating."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from auditor.demo import DemoOrganization, seed_demo_organization
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, DemoOrganization]]:
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto_server.start()
+    host, port = moto_server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ENDPOINT_URL", endpoint)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        demo = seed_demo_organization("us-east-1")
+    try:
+        yield endpoint, demo
+    finally:
+        moto_server.stop()
+
+
+def _audit(endpoint: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1")
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", "--out", str(out), "--quiet", *args],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_audit_through_moto_server(server: tuple[str, DemoOrganization], tmp_path: Path) -> None:
+    endpoint, demo = server
+    broken = demo.accounts["broken"]
+    result = _audit(endpoint, tmp_path, "--external-id", demo.external_id, "--exclude-accounts", broken,
+                    "--format", "json,html")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "findings.json").read_text())
+    assert (tmp_path / "report.html").exists() and not (tmp_path / "findings.csv").exists()
+    audited = {a["id"] for a in document["accounts"] if a["audited"]}
+    assert broken not in audited and demo.accounts["prod-app"] in audited
+    admin_users = {f["resource_arn"] for f in document["findings"] if f["rule_id"] == "ADMIN-001"}
+    assert f"arn:aws:iam::{demo.accounts['dev-app']}:user/alice" in admin_users
+    assert (tmp_path / "snapshot" / "manifest.json").exists()
+
+
+def test_fail_on_gates_ci(server: tuple[str, DemoOrganization], tmp_path: Path) -> None:
+    endpoint, demo = server
+    result = _audit(endpoint, tmp_path, "--accounts", demo.accounts["prod-app"], "--format", "json",
+                    "--fail-on", "critical")
+    assert result.returncode == 1, result.stderr
+    document = json.loads((tmp_path / "findings.json").read_text())
+    assert {a["id"] for a in document["accounts"]} == {demo.accounts["prod-app"]}
+    assert any(f["severity"] == "critical" for f in document["findings"])
