@@ -1,0 +1,73 @@
+"""The read-only allow-list: every AWS operation the collectors may call, and the IAM action it needs.
+
+This table is the single source of truth for three things: the client hook that refuses anything
+else before a request is sent, the audit role's policy (``auditor.role_template``), and the tests
+that prove each entry is a real, read-only botocore operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A collector tried to call an AWS operation that is not on the read-only allow-list."""
+
+
+# "service:OperationName" (botocore service name) -> IAM action the audited principal needs,
+# or None when the audit role itself needs no permission for it.
+_OPERATIONS: dict[str, str | None] = {
+    # Identity of the caller needs no permission; AssumeRole is done by the auditor's own principal,
+    # so the audit role must not hold it (it would allow role chaining out of the audited account).
+    "sts:GetCallerIdentity": None,
+    "sts:AssumeRole": None,
+    # Organizations (management account or delegated administrator)
+    "organizations:DescribeOrganization": "organizations:DescribeOrganization",
+    "organizations:ListRoots": "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent": "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListAccountsForParent": "organizations:ListAccountsForParent",
+    "organizations:ListTagsForResource": "organizations:ListTagsForResource",
+    "organizations:ListPolicies": "organizations:ListPolicies",
+    "organizations:DescribePolicy": "organizations:DescribePolicy",
+    "organizations:ListTargetsForPolicy": "organizations:ListTargetsForPolicy",
+    "organizations:ListDelegatedAdministrators": "organizations:ListDelegatedAdministrators",
+    # IAM
+    "iam:GetAccountAuthorizationDetails": "iam:GetAccountAuthorizationDetails",
+    "iam:GenerateCredentialReport": "iam:GenerateCredentialReport",
+    "iam:GetCredentialReport": "iam:GetCredentialReport",
+    "iam:GetAccountSummary": "iam:GetAccountSummary",
+    "iam:GetAccountPasswordPolicy": "iam:GetAccountPasswordPolicy",
+    # Resources
+    "ec2:DescribeInstances": "ec2:DescribeInstances",
+    "ec2:DescribeVolumes": "ec2:DescribeVolumes",
+    "s3:ListBuckets": "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation": "s3:GetBucketLocation",
+    "s3:GetBucketTagging": "s3:GetBucketTagging",
+    "s3:GetBucketPolicy": "s3:GetBucketPolicy",
+    "rds:DescribeDBInstances": "rds:DescribeDBInstances",
+    "lambda:ListFunctions": "lambda:ListFunctions",
+    "lambda:ListTags": "lambda:ListTags",
+    "lambda:GetPolicy": "lambda:GetPolicy",
+    "dynamodb:ListTables": "dynamodb:ListTables",
+    "dynamodb:DescribeTable": "dynamodb:DescribeTable",
+    "dynamodb:ListTagsOfResource": "dynamodb:ListTagsOfResource",
+    "resourcegroupstaggingapi:GetResources": "tag:GetResources",
+    # Budgets
+    "budgets:DescribeBudgets": "budgets:ViewBudget",
+    "budgets:DescribeNotificationsForBudget": "budgets:ViewBudget",
+}
+
+OPERATION_IAM_ACTIONS: Mapping[str, str | None] = MappingProxyType(_OPERATIONS)
+ALLOWED_OPERATIONS: frozenset[str] = frozenset(_OPERATIONS)
+
+
+def iam_actions() -> list[str]:
+    """The IAM actions the audit role needs for every allow-listed operation, sorted and unique."""
+    return sorted({action for action in _OPERATIONS.values() if action is not None})
+
+
+def check_operation(operation: str) -> None:
+    """Raise ``ReadOnlyViolation`` unless ``operation`` ("service:OperationName") is allow-listed."""
+    if operation not in ALLOWED_OPERATIONS:
+        raise ReadOnlyViolation(f"refused {operation}: not on the auditor's read-only allow-list")

@@ -1,0 +1,215 @@
+"""Runs a whole collection: who is calling, the organisation, then every audited account in
+parallel (IAM, resources, budgets), and assembles the ``Snapshot`` with its manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+
+from auditor import __version__
+from auditor.collect.budgets import collect_budgets
+from auditor.collect.iam import collect_iam
+from auditor.collect.organizations import collect_organization
+from auditor.collect.resources import collect_resources
+from auditor.collect.session import (
+    AWS_ERRORS,
+    ApiCallCounter,
+    Client,
+    ClientFactory,
+    Gaps,
+    SessionMaker,
+    error_code_and_message,
+)
+from auditor.errors import UserError
+from auditor.model import AccountSnapshot, CoverageGap, Manifest, Organization, Snapshot
+
+DEFAULT_REGION = "us-east-1"
+_Advance = Callable[[AccountSnapshot, int], None]  # (finished account, its number of gaps)
+NO_CREDENTIALS = (
+    "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) "
+    "or use --profile"
+)
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    role_name: str = "SecurityAuditRole"  # read-only role assumed in every member account
+    external_id: str | None = None
+    regions: tuple[str, ...] = ()  # empty: the session's region (or us-east-1)
+    accounts: tuple[str, ...] = ()  # only these account ids (empty = all)
+    exclude_accounts: tuple[str, ...] = ()
+    concurrency: int = 8
+    progress: bool = False  # rich progress bar on stderr when True
+
+
+@dataclass(frozen=True)
+class _Target:
+    account_id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
+    """Collect a snapshot of the caller's organisation (or of the caller's account alone)."""
+    regions = options.regions or (session.region_name or DEFAULT_REGION,)
+    home_region = regions[0]
+    counter = ApiCallCounter()
+    caller = ClientFactory(session, "", counter)
+    sts = caller.client("sts", home_region)
+    caller_arn, caller_account = _caller_identity(sts)
+    counter.rename("", caller_account)
+    caller.account_id = caller_account
+    partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 5 else "aws"
+
+    org_gaps = Gaps(caller_account)
+    organization = collect_organization(caller, home_region, org_gaps)
+    targets = _targets(organization, caller_account, options)
+    audited = [t for t in targets if t.status == "ACTIVE"]
+    for target in targets:
+        if target.status != "ACTIVE":
+            org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
+                         f"account {target.account_id} is {target.status}: not audited")
+
+    sessions = SessionMaker()
+    results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}
+    with _progress(options.progress, len(audited)) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        futures = {
+            pool.submit(
+                _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
+                options, regions, partition, counter,
+            ): t
+            for t in audited
+        }
+        for future in as_completed(futures):
+            snapshot, gaps = future.result()
+            results[futures[future].account_id] = (snapshot, gaps)
+            advance(snapshot, len(gaps))
+
+    accounts: list[AccountSnapshot] = []
+    coverage: list[CoverageGap] = list(org_gaps.items)
+    for target in targets:
+        if target.account_id in results:
+            snapshot, gaps = results[target.account_id]
+            accounts.append(snapshot)
+            coverage.extend(gaps)
+        else:
+            accounts.append(AccountSnapshot(account_id=target.account_id, name=target.name, audited=False))
+
+    manifest = Manifest(
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode="organization" if organization else "single-account",
+        caller_arn=caller_arn,
+        caller_account_id=caller_account,
+        role_name=options.role_name,
+        regions=regions,
+        account_ids=tuple(a.account_id for a in accounts),
+        api_calls=counter.snapshot(),
+    )
+    return Snapshot(manifest=manifest, organization=organization, accounts=tuple(accounts),
+                    coverage=tuple(coverage))
+
+
+def _caller_identity(sts: Client) -> tuple[str, str]:
+    try:
+        identity = sts.get_caller_identity()
+    except (NoCredentialsError, PartialCredentialsError):
+        raise UserError(NO_CREDENTIALS) from None
+    except ClientError as exc:
+        code, message = error_code_and_message(exc)
+        raise UserError(f"{NO_CREDENTIALS} (the credentials found were refused: {code}: {message})") from None
+    except BotoCoreError as exc:
+        raise UserError(f"cannot reach AWS STS to identify the caller: {exc}") from None
+    return str(identity["Arn"]), str(identity["Account"])
+
+
+def _targets(
+    organization: Organization | None, caller_account: str, options: CollectOptions
+) -> list[_Target]:
+    """The accounts to put in the snapshot, in order (management/caller first, then by id)."""
+    if organization is None:
+        candidates = [_Target(caller_account, "")]
+    else:
+        candidates = [_Target(a.id, a.name, a.status) for a in organization.accounts]
+        first = organization.management_account_id
+        candidates.sort(key=lambda t: (t.account_id != first, t.account_id))
+    known = {t.account_id for t in candidates}
+    unknown = [account for account in options.accounts if account not in known]
+    if unknown:
+        where = "in the organisation" if organization else f"the caller's account ({caller_account})"
+        raise UserError(f"account {', '.join(unknown)} is not {where}: check --accounts")
+    selected = [
+        t for t in candidates
+        if (not options.accounts or t.account_id in options.accounts)
+        and t.account_id not in options.exclude_accounts
+    ]
+    if not selected:
+        raise UserError("no account left to audit after applying the account filters")
+    return selected
+
+
+def _collect_account(
+    caller_session: boto3.Session | None,
+    sessions: SessionMaker,
+    sts: Client,
+    target: _Target,
+    options: CollectOptions,
+    regions: tuple[str, ...],
+    partition: str,
+    counter: ApiCallCounter,
+) -> tuple[AccountSnapshot, list[CoverageGap]]:
+    """One account's snapshot and gaps; runs in a worker thread with its own ``boto3.Session``."""
+    gaps = Gaps(target.account_id)
+    session = caller_session
+    if session is None:
+        try:
+            session = sessions.assume_role(sts, target.account_id, options.role_name, options.external_id,
+                                           regions[0], partition)
+        except AWS_ERRORS as exc:
+            gaps.record("sts", "AssumeRole", exc, context=(
+                f"cannot assume {options.role_name} in {target.account_id}; account not audited"))
+            return AccountSnapshot(account_id=target.account_id, name=target.name, audited=False), gaps.items
+    factory = ClientFactory(session, target.account_id, counter)
+    snapshot = AccountSnapshot(
+        account_id=target.account_id,
+        name=target.name,
+        audited=True,
+        regions=regions,
+        iam=collect_iam(factory, regions[0], gaps),
+        resources=collect_resources(factory, regions, partition, gaps),
+        budgets=collect_budgets(factory, target.account_id, regions[0], gaps),
+    )
+    return snapshot, gaps.items
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[_Advance]:
+    if not enabled:
+        yield lambda snapshot, gaps: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    not_audited = gap_count = 0
+    with Progress(
+        TextColumn("[bold]collecting accounts"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[errors]}"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=False,
+    ) as progress:
+        task = progress.add_task("accounts", total=total, errors="")
+
+        def advance(snapshot: AccountSnapshot, gaps: int) -> None:
+            nonlocal not_audited, gap_count
+            not_audited += 0 if snapshot.audited else 1
+            gap_count += gaps
+            progress.update(task, advance=1, errors=f"{not_audited} not audited, {gap_count} coverage gaps")
+
+        yield advance

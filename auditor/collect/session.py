@@ -1,0 +1,174 @@
+"""Session plumbing for the collectors: the one client factory (read-only guard and call
+counting), assuming the audit role in member accounts, and recording coverage gaps.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import defaultdict
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auditor.collect.readonly import check_operation
+from auditor.model import CoverageGap
+
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="aws-org-auditor")
+ROLE_SESSION_NAME = "aws-org-auditor"
+ROLE_SESSION_SECONDS = 3600
+
+# Errors that mean "this AWS call did not give an answer": recorded as a coverage gap, never fatal.
+# NotImplementedError is how an in-process simulator (moto) reports an operation it lacks.
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, NotImplementedError)
+
+# boto3 clients are typed per service by optional stubs; the collectors treat them uniformly.
+Client = Any
+
+
+class ApiCallCounter:
+    """Thread-safe count of API calls per account and "service:Operation"."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, account_id: str, operation: str) -> None:
+        with self._lock:
+            self._counts[account_id][operation] += 1
+
+    def rename(self, old: str, new: str) -> None:
+        """Move the counts kept under ``old`` to ``new`` (used once the caller's account is known)."""
+        with self._lock:
+            moved = self._counts.pop(old, {})
+            for operation, count in moved.items():
+                self._counts[new][operation] += count
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {account: dict(sorted(ops.items())) for account, ops in sorted(self._counts.items())}
+
+
+class ClientFactory:
+    """Creates every boto3 client the collectors use, all guarded by the read-only allow-list.
+
+    One factory per account and per ``boto3.Session``; create clients from one thread only
+    (Sessions are not thread-safe), though the clients themselves may be shared between threads.
+    """
+
+    def __init__(self, session: boto3.Session, account_id: str, counter: ApiCallCounter) -> None:
+        self.session = session
+        self.account_id = account_id
+        self.counter = counter
+        self._clients: dict[tuple[str, str], Client] = {}
+
+    def client(self, service: str, region: str) -> Client:
+        key = (service, region)
+        if key not in self._clients:
+            client = self.session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            # before-parameter-build fires once per API call (each page, not each retry) and
+            # before the request is built, so a refused operation never reaches the network.
+            client.meta.events.register("before-parameter-build", self._before_call)
+            self._clients[key] = client
+        return self._clients[key]
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        operation = f"{model.service_model.service_name}:{model.name}"
+        check_operation(operation)
+        self.counter.add(self.account_id, operation)
+
+
+_LOADER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One data loader per process: service models are read-only once loaded."""
+    return botocore.loaders.create_loader(botocore.session.Session().get_config_variable("data_path"))
+
+
+class SessionMaker:
+    """Builds the per-account ``boto3.Session`` objects of one run.
+
+    Every session shares one botocore data loader, so each service model is parsed once per run
+    rather than once per account (parsing the models dominates the CPU cost of a new Session).
+    """
+
+    def __init__(self) -> None:
+        self._loader = _shared_loader()
+        self._lock = _LOADER_LOCK
+
+    def assume_role(
+        self, sts: Client, account_id: str, role_name: str, external_id: str | None, region: str,
+        partition: str,
+    ) -> boto3.Session:
+        """A new session holding the audit role's credentials in ``account_id``."""
+        params: dict[str, Any] = {
+            "RoleArn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
+            "RoleSessionName": ROLE_SESSION_NAME,
+            "DurationSeconds": ROLE_SESSION_SECONDS,
+        }
+        if external_id:
+            params["ExternalId"] = external_id
+        credentials = sts.assume_role(**params)["Credentials"]
+        with self._lock:
+            core = botocore.session.Session()
+            core.register_component("data_loader", self._loader)
+            session = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+                botocore_session=core,
+            )
+            # boto3 appends its own data directory to the loader each time: keep one copy.
+            self._loader.search_paths[:] = list(dict.fromkeys(self._loader.search_paths))
+        return session
+
+
+def error_code_and_message(exc: Exception) -> tuple[str, str]:
+    """The AWS error code and message of an exception from ``AWS_ERRORS``."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+        return str(error.get("Code") or status or "ClientError"), str(error.get("Message") or exc)
+    if isinstance(exc, NotImplementedError):
+        return "NotImplemented", str(exc) or "operation not implemented by the endpoint"
+    return type(exc).__name__, str(exc)
+
+
+def error_code(exc: Exception) -> str:
+    return error_code_and_message(exc)[0]
+
+
+class Gaps:
+    """The coverage gaps found while collecting one account (or the organisation); thread-safe."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self.items: list[CoverageGap] = []
+        self._lock = threading.Lock()
+
+    def record(
+        self, service: str, operation: str, exc: Exception, region: str = "global", context: str = ""
+    ) -> None:
+        code, message = error_code_and_message(exc)
+        if context:
+            message = f"{context}: {message}"
+        self.add(service, operation, code, message, region)
+
+    def add(self, service: str, operation: str, code: str, message: str, region: str = "global") -> None:
+        gap = CoverageGap(
+            account_id=self.account_id,
+            service=service,
+            region=region,
+            operation=operation,
+            error_code=code,
+            message=message,
+        )
+        with self._lock:
+            self.items.append(gap)

@@ -1,0 +1,417 @@
+"""Collectors against an in-process moto organisation: exact snapshot contents, single-account
+mode, accounts whose role cannot be assumed, denied services, and missing credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.handlers
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from auditor.collect import CollectOptions, collect
+from auditor.collect.iam import parse_credential_report, policy_document
+from auditor.collect.resources import resource_type_and_name
+from auditor.collect.session import Gaps
+from auditor.errors import UserError
+from auditor.model import Budget, CoverageGap, InlinePolicy, Snapshot
+from tests.collect_helpers import (
+    BOUNDARY,
+    BUCKET_POLICY,
+    DENY_LEAVE,
+    MANAGEMENT,
+    READ_BUCKETS,
+    REGION,
+    TRUST_EC2,
+    USER_INLINE,
+    SeededOrg,
+    SeededProd,
+    member_session,
+    seed_org,
+    seed_prod,
+)
+
+STANDALONE = "210987654321"  # an account outside the organisation
+ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@dataclass(frozen=True)
+class World:
+    org: SeededOrg
+    prod: SeededProd
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """One seeded moto organisation and one full collection of it, shared by this module's tests."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        env.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        with mock_aws():
+            org = seed_org()
+            prod = seed_prod(member_session(org.prod))
+            yield World(org, prod, collect(boto3.Session(), CollectOptions()))
+
+
+def denied(operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": f"not allowed: {operation}"},
+         "ResponseMetadata": {"HTTPStatusCode": 403}},
+        operation,
+    )
+
+
+# --- the full organisation -------------------------------------------------------------------
+
+
+def test_manifest(world: World) -> None:
+    manifest = world.snapshot.manifest
+    assert manifest.mode == "organization"
+    assert manifest.caller_account_id == MANAGEMENT
+    assert manifest.caller_arn.startswith(f"arn:aws:sts::{MANAGEMENT}:")
+    assert manifest.role_name == "SecurityAuditRole"
+    assert manifest.regions == (REGION,)
+    members = sorted([world.org.prod, world.org.dev, world.org.suspended])
+    assert manifest.account_ids == (MANAGEMENT, *members)
+    assert [a.account_id for a in world.snapshot.accounts] == list(manifest.account_ids)
+    assert set(manifest.api_calls) == {MANAGEMENT, world.org.prod, world.org.dev}
+    assert manifest.api_calls[MANAGEMENT]["sts:AssumeRole"] == 2
+    assert manifest.api_calls[world.org.prod]["iam:GetAccountAuthorizationDetails"] == 1
+
+
+@pytest.mark.parametrize(
+    ("account", "path"),
+    [("management", "/Root"), ("prod", "/Root/Workloads/Prod"), ("dev", "/Root/Workloads/Dev"),
+     ("suspended", "/Root")],
+)
+def test_ou_paths(world: World, account: str, path: str) -> None:
+    account_id = MANAGEMENT if account == "management" else getattr(world.org, account)
+    organization = world.snapshot.organization
+    assert organization is not None
+    assert organization.ou_path_names(account_id) == path
+
+
+def test_organization(world: World) -> None:
+    organization = world.snapshot.organization
+    assert organization is not None
+    assert organization.management_account_id == MANAGEMENT
+    assert organization.root_id == world.org.root_id
+    assert organization.root_tags == {"owner": "platform"}
+    assert {ou.name: (ou.parent_id, ou.tags) for ou in organization.organizational_units} == {
+        "Workloads": (world.org.root_id, {"tier": "workloads"}),
+        "Prod": (world.org.workloads_ou, {}),
+        "Dev": (world.org.workloads_ou, {}),
+    }
+    assert {a.id: (a.name, a.status, a.parent_id, a.tags) for a in organization.accounts} == {
+        MANAGEMENT: ("master", "ACTIVE", world.org.root_id, {}),
+        world.org.prod: ("prod", "ACTIVE", world.org.prod_ou, {"env": "prod"}),
+        world.org.dev: ("dev", "ACTIVE", world.org.dev_ou, {"env": "dev"}),
+        world.org.suspended: ("old", "SUSPENDED", world.org.root_id, {"env": "sandbox"}),
+    }
+    by_name = {p.name: p for p in organization.policies}
+    assert set(by_name) == {"FullAWSAccess", "DenyLeave", "RCPFullAWSAccess"}
+    scp = by_name["DenyLeave"]
+    assert (scp.id, scp.type, scp.aws_managed, scp.document, scp.target_ids) == (
+        world.org.scp_id, "SERVICE_CONTROL_POLICY", False, DENY_LEAVE, (world.org.workloads_ou,)
+    )
+    assert by_name["RCPFullAWSAccess"].type == "RESOURCE_CONTROL_POLICY"
+    assert world.org.root_id in by_name["FullAWSAccess"].target_ids
+    assert organization.delegated_administrators == ()
+
+
+def test_suspended_account_is_a_gap_not_an_audit(world: World) -> None:
+    suspended = world.snapshot.account(world.org.suspended)
+    assert suspended is not None
+    assert (suspended.audited, suspended.name, suspended.iam, suspended.budgets) == (False, "old", None, None)
+    assert world.snapshot.coverage == (
+        CoverageGap(account_id=MANAGEMENT, service="organizations", operation="ListAccountsForParent",
+                    error_code="AccountSuspended",
+                    message=f"account {world.org.suspended} is SUSPENDED: not audited"),
+    )
+
+
+def test_iam_users_and_groups(world: World) -> None:
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None and prod.iam is not None
+    read_arn = f"arn:aws:iam::{world.org.prod}:policy/read-buckets"
+    (alice,) = prod.iam.users
+    assert (alice.arn, alice.name, alice.group_names, alice.inline_policies, alice.attached_policy_arns,
+            alice.permission_boundary_arn, alice.tags) == (
+        world.prod.user_arn, "alice", ("admins",), (InlinePolicy(name="ec2-read", document=USER_INLINE),),
+        (read_arn,), None, {"team": "ops"},
+    )
+    (admins,) = prod.iam.groups
+    assert (admins.name, admins.inline_policies, admins.attached_policy_arns) == (
+        "admins", (InlinePolicy(name="describe", document=USER_INLINE),), (ADMIN_ARN,)
+    )
+
+
+def test_iam_roles(world: World) -> None:
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None and prod.iam is not None
+    roles = {role.name: role for role in prod.iam.roles}
+    assert set(roles) == {"OrganizationAccountAccessRole", "app"}
+    app = roles["app"]
+    assert (app.arn, app.trust_policy, app.inline_policies, app.attached_policy_arns,
+            app.permission_boundary_arn, app.instance_profile_arns, app.tags, app.last_used) == (
+        world.prod.role_arn, TRUST_EC2, (InlinePolicy(name="inline", document=USER_INLINE),),
+        (f"arn:aws:iam::{world.org.prod}:policy/read-buckets",),
+        f"arn:aws:iam::{world.org.prod}:policy/boundary",
+        (world.prod.instance_profile_arn,), {"env": "prod"}, None,
+    )
+    assert roles["OrganizationAccountAccessRole"].trust_policy["Statement"][0]["Principal"] == {
+        "AWS": f"arn:aws:iam::{MANAGEMENT}:root"
+    }
+
+
+def test_managed_policies_keep_customer_ones_and_attached_aws_ones(world: World) -> None:
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None and prod.iam is not None
+    policies = {p.name: (p.arn, p.aws_managed, p.attachment_count) for p in prod.iam.policies}
+    account = world.org.prod
+    assert policies == {
+        "AdministratorAccess": (ADMIN_ARN, True, 1),  # ReadOnlyAccess exists but is attached to nothing
+        "read-buckets": (f"arn:aws:iam::{account}:policy/read-buckets", False, 2),
+        "boundary": (f"arn:aws:iam::{account}:policy/boundary", False, 0),
+        "unused": (f"arn:aws:iam::{account}:policy/team/unused", False, 0),
+    }
+    documents = {p.name: p.document for p in prod.iam.policies}
+    assert (documents["read-buckets"], documents["boundary"]) == (READ_BUCKETS, BOUNDARY)
+    assert documents["AdministratorAccess"]["Statement"][0]["Action"] == "*"
+
+
+def test_credential_report_summary_and_password_policy(world: World) -> None:
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None and prod.iam is not None and prod.iam.credential_report is not None
+    (row,) = prod.iam.credential_report
+    assert (row.user, row.arn, row.password_enabled, row.mfa_active, row.access_key_1_active,
+            row.access_key_1_last_used_date, row.access_key_2_active, row.access_key_2_last_rotated) == (
+        "alice", world.prod.user_arn, False, False, True, None, False, None,
+    )
+    assert row.access_key_1_last_rotated is not None
+    assert (prod.iam.account_summary["Users"], prod.iam.account_summary["Roles"]) == (1, 2)
+    assert prod.iam.password_policy is None
+
+
+def test_resources_include_untagged_ones_once(world: World) -> None:
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None
+    a, p = world.org.prod, world.prod
+    got = [(r.arn, r.type, r.region, r.name, r.tags, r.role_arn, r.policy) for r in prod.resources]
+    expected = [
+        (f"arn:aws:dynamodb:{REGION}:{a}:table/orders", "dynamodb:table", REGION, "orders", {}, None, None),
+        (f"arn:aws:ec2:{REGION}:{a}:instance/{p.instance_id}", "ec2:instance", REGION, "web",
+         {"Name": "web"}, p.instance_profile_arn, None),
+        (f"arn:aws:ec2:{REGION}:{a}:volume/{p.root_volume_id}", "ec2:volume", REGION, p.root_volume_id,
+         {}, None, None),
+        (f"arn:aws:ec2:{REGION}:{a}:volume/{p.data_volume_id}", "ec2:volume", REGION, "data",
+         {"Name": "data"}, None, None),
+        (p.function_arn, "lambda:function", REGION, "worker", {"env": "prod"}, p.role_arn, None),
+        ("arn:aws:s3:::prod-data", "s3:bucket", REGION, "prod-data", {"env": "prod"}, None, BUCKET_POLICY),
+        ("arn:aws:s3:::prod-logs", "s3:bucket", REGION, "prod-logs", {}, None, None),
+        (f"arn:aws:sqs:{REGION}:{a}:jobs", "sqs:queue", REGION, "jobs", {"env": "prod"}, None, None),
+    ]
+    assert got == sorted(expected, key=lambda resource: str(resource[0]))
+    management = world.snapshot.account(MANAGEMENT)
+    assert management is not None and management.resources == ()
+
+
+def test_budgets(world: World) -> None:
+    budgets = {a.account_id: a.budgets for a in world.snapshot.accounts if a.audited}
+    assert budgets == {
+        MANAGEMENT: (),
+        world.org.dev: (),
+        world.org.prod: (Budget(name="monthly", budget_type="COST", limit_amount="100", limit_unit="USD",
+                                notification_count=1),),
+    }
+
+
+# --- filters, modes and failures --------------------------------------------------------------
+
+
+def test_account_filters(world: World) -> None:
+    only_dev = collect(boto3.Session(), CollectOptions(accounts=(world.org.dev, world.org.prod),
+                                                      exclude_accounts=(world.org.prod,)))
+    assert only_dev.manifest.account_ids == (world.org.dev,)
+    assert set(only_dev.manifest.api_calls) == {MANAGEMENT, world.org.dev}
+    with pytest.raises(UserError, match="account 999999999999 is not in the organisation"):
+        collect(boto3.Session(), CollectOptions(accounts=("999999999999",)))
+
+
+def test_single_account_mode(world: World) -> None:
+    session = member_session(STANDALONE)
+    session.client("iam").create_user(UserName="solo")
+    snapshot = collect(session, CollectOptions())
+    assert snapshot.organization is None
+    assert snapshot.manifest.mode == "single-account"
+    assert snapshot.manifest.account_ids == (STANDALONE,)
+    assert snapshot.coverage == ()
+    (account,) = snapshot.accounts
+    assert account.audited and account.iam is not None
+    assert [u.name for u in account.iam.users] == ["solo"]
+    assert "sts:AssumeRole" not in snapshot.manifest.api_calls[STANDALONE]
+
+
+def test_organization_access_denied_falls_back_to_single_account(world: World) -> None:
+    session = member_session(STANDALONE)
+
+    def deny(**_: Any) -> None:
+        raise denied("DescribeOrganization")
+
+    session.events.register("before-call.organizations.DescribeOrganization", deny)
+    snapshot = collect(session, CollectOptions())
+    assert (snapshot.manifest.mode, snapshot.organization, snapshot.manifest.account_ids) == (
+        "single-account", None, (STANDALONE,))
+    (gap,) = snapshot.coverage
+    assert (gap.account_id, gap.service, gap.operation, gap.error_code) == (
+        STANDALONE, "organizations", "DescribeOrganization", "AccessDenied")
+
+
+def test_role_that_cannot_be_assumed(world: World) -> None:
+    session = boto3.Session()
+
+    def deny_dev(params: dict[str, Any], **_: Any) -> None:
+        if f":{world.org.dev}:" in params["RoleArn"]:
+            raise denied("AssumeRole")
+
+    session.events.register("before-parameter-build.sts.AssumeRole", deny_dev)
+    snapshot = collect(session, CollectOptions(accounts=(world.org.prod, world.org.dev)))
+    dev, prod = snapshot.account(world.org.dev), snapshot.account(world.org.prod)
+    assert dev is not None and prod is not None
+    assert (dev.audited, dev.iam, dev.resources, dev.budgets) == (False, None, (), None)
+    assert snapshot.coverage == (
+        CoverageGap(account_id=world.org.dev, service="sts", operation="AssumeRole",
+                    error_code="AccessDenied",
+                    message=f"cannot assume SecurityAuditRole in {world.org.dev}; account not audited: "
+                            "not allowed: AssumeRole"),
+    )
+    baseline = world.snapshot.account(world.org.prod)
+    assert baseline is not None
+    assert prod.audited and prod.resources == baseline.resources and prod.budgets == baseline.budgets
+
+
+def test_one_denied_service_is_a_gap_and_the_rest_is_collected(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def deny_prod_budgets(params: dict[str, Any], **_: Any) -> None:
+        if params.get("AccountId") == world.org.prod:
+            raise denied("DescribeBudgets")
+
+    # Member sessions are created inside the collector: add the hook to every new botocore session.
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS,
+                         ("before-parameter-build.budgets.DescribeBudgets", deny_prod_budgets)])
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod, world.org.dev)))
+    assert snapshot.coverage == (
+        CoverageGap(account_id=world.org.prod, service="budgets", operation="DescribeBudgets",
+                    error_code="AccessDenied", message="not allowed: DescribeBudgets"),
+    )
+    prod, dev, baseline = (snapshot.account(world.org.prod), snapshot.account(world.org.dev),
+                           world.snapshot.account(world.org.prod))
+    assert prod is not None and dev is not None and baseline is not None
+    assert (prod.audited, prod.budgets, dev.budgets) == (True, None, ())
+    assert (prod.iam, prod.resources) == (baseline.iam, baseline.resources)
+
+
+@pytest.mark.parametrize("failure", ["no credentials", "refused credentials"])
+def test_missing_or_refused_credentials_are_a_user_error(
+    world: World, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    if failure == "no credentials":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    session = boto3.Session()
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InvalidClientTokenId", "Message": "bad token"}},
+                          "GetCallerIdentity")
+
+    if failure == "refused credentials":
+        session.events.register("before-call.sts.GetCallerIdentity", refuse)
+    with pytest.raises(UserError, match=r"^no AWS credentials found: set AWS_PROFILE"):
+        collect(session, CollectOptions())
+
+
+# --- pure parts ----------------------------------------------------------------------------------
+
+REPORT_HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
+    "cert_2_active,cert_2_last_rotated"
+)
+ROOT_ROW = (
+    "<root_account>,arn:aws:iam::111122223333:root,2020-01-01T00:00:00+00:00,not_supported,"
+    "2024-05-01T10:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,"
+    "false,N/A,false,N/A"
+)
+USER_ROW = (
+    "bob,arn:aws:iam::111122223333:user/bob,2021-02-03T00:00:00+00:00,true,no_information,"
+    "2021-02-03T00:00:00+00:00,N/A,false,true,2021-02-03T00:00:00+00:00,2024-06-01T00:00:00+00:00,"
+    "us-east-1,s3,true,2022-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A"
+)
+
+
+@pytest.mark.parametrize("rows", [[ROOT_ROW, USER_ROW], [USER_ROW]], ids=["real AWS", "moto, no root row"])
+def test_parse_credential_report(rows: list[str]) -> None:
+    parsed = {row.user: row for row in parse_credential_report("\n".join([REPORT_HEADER, *rows]) + "\n")}
+    bob = parsed["bob"]
+    assert (bob.password_enabled, bob.password_last_used, bob.mfa_active, bob.access_key_1_active,
+            bob.access_key_1_last_used_date, bob.access_key_2_active, bob.access_key_2_last_rotated,
+            bob.access_key_2_last_used_date) == (
+        True, None, False, True, "2024-06-01T00:00:00+00:00", True, "2022-01-01T00:00:00+00:00", None)
+    if len(rows) == 2:
+        root = parsed["<root_account>"]
+        assert (root.arn, root.password_enabled, root.password_last_used, root.mfa_active,
+                root.access_key_1_active, root.access_key_1_last_rotated) == (
+            "arn:aws:iam::111122223333:root", False, "2024-05-01T10:00:00+00:00", True, False, None)
+    else:
+        assert set(parsed) == {"bob"}
+
+
+DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "gap"),
+    [
+        (DOC, DOC, False),
+        ('{"Version": "2012-10-17", "Statement": []}', {"Version": "2012-10-17", "Statement": []}, False),
+        ("%7B%22Version%22%3A%20%222012-10-17%22%7D", {"Version": "2012-10-17"}, False),
+        ("{not json", {"_unparseable": "{not json"}, True),
+        ("[1, 2]", {"_unparseable": "[1, 2]"}, True),
+    ],
+    ids=["dict", "json text", "url-encoded", "malformed", "not an object"],
+)
+def test_policy_document_normalisation(raw: object, expected: dict[str, Any], gap: bool) -> None:
+    gaps = Gaps("111122223333")
+    assert policy_document(raw, gaps, "iam", "GetAccountAuthorizationDetails", "role/x") == expected
+    expected_gaps = [("iam", "MalformedPolicyDocument")] if gap else []
+    assert [(g.service, g.error_code) for g in gaps.items] == expected_gaps
+
+
+@pytest.mark.parametrize(
+    ("arn", "expected"),
+    [
+        ("arn:aws:sqs:us-east-1:111122223333:jobs", ("sqs:queue", "jobs")),
+        ("arn:aws:sns:us-east-1:111122223333:alerts", ("sns:topic", "alerts")),
+        ("arn:aws:rds:us-east-1:111122223333:db:orders", ("rds:db", "orders")),
+        ("arn:aws:ecs:us-east-1:111122223333:service/cluster/web", ("ecs:service", "web")),
+        ("arn:aws:kms:us-east-1:111122223333:key/1234", ("kms:key", "1234")),
+        ("arn:aws:apigateway:us-east-1::restapis", ("apigateway:resource", "restapis")),
+    ],
+)
+def test_resource_type_and_name(arn: str, expected: tuple[str, str]) -> None:
+    assert resource_type_and_name(arn) == expected

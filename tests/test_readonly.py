@@ -1,0 +1,103 @@
+"""The read-only allow-list: every entry is a real botocore operation and a read in the IAM
+catalogue, the client hook refuses anything else before sending it, and a full collection only
+ever sends allow-listed operations."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.handlers
+import botocore.session
+import pytest
+from moto import mock_aws
+from policy_sentry.querying.actions import get_action_data
+
+from auditor.collect import ALLOWED_OPERATIONS, CollectOptions, ReadOnlyViolation, collect, iam_actions
+from auditor.collect.readonly import OPERATION_IAM_ACTIONS
+from auditor.collect.session import ApiCallCounter, ClientFactory
+from tests.collect_helpers import MANAGEMENT, REGION, member_session, seed_org, seed_prod
+
+READ_PREFIXES = ("Get", "List", "Describe")
+# The only allow-listed operations whose names do not say "read"; each is justified here.
+NOT_NAMED_AS_READS = {
+    "sts:AssumeRole",  # how the auditor reaches member accounts; changes nothing there
+    "iam:GenerateCredentialReport",  # asks IAM to (re)build the report that GetCredentialReport reads
+}
+
+
+@pytest.fixture
+def moto() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.mark.parametrize("operation", sorted(ALLOWED_OPERATIONS))
+def test_allow_listed_operation_is_real_and_read_only(operation: str) -> None:
+    service, name = operation.split(":")
+    model = botocore.session.get_session().get_service_model(service)
+    assert model.service_name == service
+    assert name in model.operation_names
+    assert name.startswith(READ_PREFIXES) or operation in NOT_NAMED_AS_READS
+
+
+def test_only_justified_exceptions_to_read_prefixes() -> None:
+    odd = {op for op in ALLOWED_OPERATIONS if not op.split(":")[1].startswith(READ_PREFIXES)}
+    assert odd == NOT_NAMED_AS_READS
+
+
+@pytest.mark.parametrize("action", iam_actions())
+def test_iam_action_is_a_read_or_list_in_the_iam_catalogue(action: str) -> None:
+    service, name = action.split(":")
+    data = get_action_data(service, name)
+    levels = {entry["access_level"] for entry in data[service]}
+    assert levels and levels <= {"Read", "List"}, levels
+
+
+def test_iam_actions_mapping() -> None:
+    assert OPERATION_IAM_ACTIONS["s3:ListBuckets"] == "s3:ListAllMyBuckets"
+    assert OPERATION_IAM_ACTIONS["budgets:DescribeBudgets"] == "budgets:ViewBudget"
+    assert OPERATION_IAM_ACTIONS["resourcegroupstaggingapi:GetResources"] == "tag:GetResources"
+    actions = iam_actions()
+    assert actions == sorted(set(actions))
+    # The audit role must not be able to chain into other roles.
+    assert not any(action.startswith("sts:") for action in actions)
+
+
+def test_hook_refuses_a_write_before_any_request(moto: None) -> None:
+    counter = ApiCallCounter()
+    iam = ClientFactory(boto3.Session(), MANAGEMENT, counter).client("iam", REGION)
+    sent: list[str] = []
+    iam.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
+    with pytest.raises(ReadOnlyViolation, match="iam:CreateUser"):
+        iam.create_user(UserName="intruder")
+    assert sent == []
+    assert counter.snapshot() == {}
+    iam.get_account_summary()
+    assert len(sent) == 1
+    assert counter.snapshot() == {MANAGEMENT: {"iam:GetAccountSummary": 1}}
+
+
+def test_full_collection_sends_only_allow_listed_operations(
+    moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = seed_org()
+    seed_prod(member_session(org.prod))
+    sent: Counter[str] = Counter()
+
+    def record(model: Any, **_: Any) -> None:
+        sent[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    # Recorded independently of the collector's own counter, for every botocore session created:
+    # after-call fires once per answered request, whichever client sent it.
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS, ("after-call", record)])
+    snapshot = collect(boto3.Session(), CollectOptions())
+    assert sent and set(sent) <= ALLOWED_OPERATIONS
+    counted: Counter[str] = Counter()
+    for operations in snapshot.manifest.api_calls.values():
+        counted.update(operations)
+    assert counted == sent
+
