@@ -49,7 +49,8 @@ def analyze(
         )
         for account in snapshot.accounts
     )
-    matrix = _matrix(graph.reachability_matrix(), findings_by_target(findings))
+    sources = sorted({info.environment for info in environments.values()} | {"external"})
+    matrix = _matrix(graph.reachability_matrix(), findings_by_target(findings), sources, [a.id for a in accounts])
     return AuditResult(
         generated_at=now.isoformat(timespec="seconds"),
         snapshot=snapshot,
@@ -76,15 +77,20 @@ def findings_by_target(findings: Iterable[Finding]) -> dict[tuple[str, str], lis
 
 
 def _matrix(
-    counts: dict[tuple[str, str], dict[str, int]], finding_ids: dict[tuple[str, str], list[str]]
+    counts: dict[tuple[str, str], dict[str, int]],
+    finding_ids: dict[tuple[str, str], list[str]],
+    sources: list[str],
+    targets: list[str],
 ) -> tuple[MatrixCell, ...]:
+    """Every (source environment, target account) cell, zeros included: a zero is evidence of isolation."""
+    keys = {(source, target) for source in sources for target in targets} | set(counts)
     return tuple(
         MatrixCell(
             source_environment=source,
             target_account_id=target,
-            admin=values.get("admin", 0),
-            write=values.get("write", 0),
+            admin=counts.get((source, target), {}).get("admin", 0),
+            write=counts.get((source, target), {}).get("write", 0),
             finding_ids=tuple(finding_ids.get((source, target), ())),
         )
-        for (source, target), values in sorted(counts.items())
+        for source, target in sorted(keys)
     )

@@ -34,8 +34,12 @@ def _hops(path: Any) -> list[dict[str, Any]]:
     compliance=XENV_COMPLIANCE,
 )
 def nonprod_assumes_prod(ctx: RuleContext) -> Iterator[Issue]:
+    # A hop straight into an admin role is reported once, by XENV-002, with the full path.
+    admin_roles = {g.principal_arn for g in ctx.graph.admin_grants() if g.principal_type == "role"}
     for edge in ctx.graph.assume_edges():
         if edge.source_account_id is None or edge.source_account_id == edge.target_account_id:
+            continue
+        if edge.target_role_arn in admin_roles:
             continue
         source_env = ctx.environment(edge.source_account_id)
         if source_env not in NON_PROD or ctx.environment(edge.target_account_id) != "prod":
