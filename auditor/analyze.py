@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.config import AuditorConfig
@@ -13,7 +13,8 @@ from auditor.environment import classify_accounts
 from auditor.findings import Finding
 from auditor.graph import build_access_graph
 from auditor.model import Snapshot
-from auditor.result import AccountView, AuditResult, MatrixCell
+from auditor.result import AccountView, AuditResult, MatrixCell, SuppressedFinding
+from auditor.suppressions import Suppression, apply_suppressions, resource_tag_index, suppression_json
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class RuleSelection:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     rules_dirs: tuple[Path, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
 
 
 def analyze(
@@ -29,18 +31,19 @@ def analyze(
     selection: RuleSelection = RuleSelection(),
     now: datetime | None = None,
 ) -> AuditResult:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     environments = classify_accounts(snapshot, config)
     graph = build_access_graph(snapshot, {k: v.environment for k, v in environments.items()})
     rules = load_rules(selection.rules_dirs, selection.only, selection.skip)
     context = RuleContext(snapshot=snapshot, config=config, environments=environments, graph=graph, now=now)
-    findings, rule_gaps = run_rules(rules, context)
+    all_findings, rule_gaps = run_rules(rules, context)
+    outcome = apply_suppressions(all_findings, selection.suppressions, now.date(), resource_tag_index(snapshot))
+    findings = list(outcome.active)
     org = snapshot.organization
     accounts = tuple(
         AccountView(
             id=account.account_id,
-            name=(org.account(account.account_id).name if org and org.account(account.account_id) else "")
-            or account.name,
+            name=_account_name(snapshot, account.account_id) or account.name,
             ou_path=org.ou_path_names(account.account_id) if org else "",
             environment=environments[account.account_id].environment,
             environment_source=environments[account.account_id].source,
@@ -50,7 +53,9 @@ def analyze(
         for account in snapshot.accounts
     )
     sources = sorted({info.environment for info in environments.values()} | {"external"})
-    matrix = _matrix(graph.reachability_matrix(), findings_by_target(findings), sources, [a.id for a in accounts])
+    matrix = _matrix(
+        graph.reachability_matrix(), findings_by_target(findings), sources, [a.id for a in accounts]
+    )
     return AuditResult(
         generated_at=now.isoformat(timespec="seconds"),
         snapshot=snapshot,
@@ -59,7 +64,18 @@ def analyze(
         coverage=(*snapshot.coverage, *rule_gaps),
         rules=tuple(r.info() for r in rules),
         matrix=matrix,
+        suppressed=tuple(SuppressedFinding(f, suppression_json(entry)) for f, entry in outcome.suppressed),
+        expired_suppressions=tuple(
+            {**suppression_json(entry), "would_hide": [f.id for f, e in outcome.expired_matches if e == entry]}
+            for entry in outcome.expired
+        ),
+        stale_suppressions=tuple(suppression_json(entry) for entry in outcome.stale),
     )
+
+
+def _account_name(snapshot: Snapshot, account_id: str) -> str:
+    member = snapshot.organization.account(account_id) if snapshot.organization else None
+    return member.name if member else ""
 
 
 def findings_by_target(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:

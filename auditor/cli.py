@@ -42,18 +42,49 @@ def _formats(values: Sequence[str]) -> tuple[str, ...]:
 def analysis_options(function: F) -> F:
     """Options shared by every command that analyses and reports."""
     options = [
-        click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-                     help="Directory for report.html, findings.json, findings.csv."),
-        click.option("--format", "formats", multiple=True,
-                     help="Report formats: html, json, csv, md (repeat or comma-separate). Default html,json,csv."),
-        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-                     help="auditor.yaml (default: ./auditor.yaml if present)."),
+        click.option(
+            "--out",
+            "out",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Directory for report.html, findings.json, findings.csv.",
+        ),
+        click.option(
+            "--format",
+            "formats",
+            multiple=True,
+            help="Report formats: html, json, csv, md (repeat or comma-separate). Default html,json,csv.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="auditor.yaml (default: ./auditor.yaml if present).",
+        ),
         click.option("--rules", "only_rules", multiple=True, help="Run only these rule ids."),
         click.option("--skip-rules", "skip_rules", multiple=True, help="Do not run these rule ids."),
-        click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
-                     help="Directory of extra rule modules written like the built-in ones."),
-        click.option("--fail-on", "fail_on", type=click.Choice(SEVERITIES), default=None,
-                     help="Exit 1 when a finding of this severity or higher exists."),
+        click.option(
+            "--rules-dir",
+            "rules_dirs",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Directory of extra rule modules written like the built-in ones.",
+        ),
+        click.option(
+            "--suppressions",
+            "suppressions_path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Suppressions file (default: the suppressions: list of auditor.yaml).",
+        ),
+        click.option(
+            "--fail-on",
+            "fail_on",
+            type=click.Choice(SEVERITIES),
+            default=None,
+            help="Exit 1 when a finding of this severity or higher exists.",
+        ),
         click.option("--quiet", is_flag=True, help="Print nothing but errors."),
     ]
     for option in reversed(options):
@@ -63,16 +94,31 @@ def analysis_options(function: F) -> F:
 
 def collection_options(function: F) -> F:
     options = [
-        click.option("--profile", default=None, help="AWS profile (standard boto3 credential chain otherwise)."),
-        click.option("--region", default=None, help="Region for API endpoints (default: profile or us-east-1)."),
-        click.option("--role-name", default=DEFAULT_ROLE_NAME, show_default=True,
-                     help="Read-only audit role assumed in every member account."),
-        click.option("--external-id", default=None, help="ExternalId the audit role's trust policy requires."),
+        click.option(
+            "--profile", default=None, help="AWS profile (standard boto3 credential chain otherwise)."
+        ),
+        click.option(
+            "--region", default=None, help="Region for API endpoints (default: profile or us-east-1)."
+        ),
+        click.option(
+            "--role-name",
+            default=DEFAULT_ROLE_NAME,
+            show_default=True,
+            help="Read-only audit role assumed in every member account.",
+        ),
+        click.option(
+            "--external-id", default=None, help="ExternalId the audit role's trust policy requires."
+        ),
         click.option("--regions", "regions", multiple=True, help="Regions to inventory (default: --region)."),
         click.option("--accounts", "accounts", multiple=True, help="Audit only these account ids."),
         click.option("--exclude-accounts", "exclude_accounts", multiple=True, help="Skip these account ids."),
-        click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-                     help="Accounts collected in parallel."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Accounts collected in parallel.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -97,18 +143,25 @@ def _report(result: Any, out: Path, formats: tuple[str, ...], quiet: bool) -> di
 
 
 def _exit_code(result: Any, fail_on: str | None, partial: bool) -> int:
-    if fail_on is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings):
+    if fail_on is not None and any(
+        SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings
+    ):
         return EXIT_FINDINGS
     return EXIT_PARTIAL if partial else EXIT_OK
 
 
 def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any]) -> Any:
     from auditor.analyze import RuleSelection, analyze
-    from auditor.config import load_config
+    from auditor.config import load_config, resolve_config_path
+    from auditor.suppressions import load_suppressions
 
     config = load_config(kwargs["config_path"])
+    suppressions_file = kwargs["suppressions_path"] or resolve_config_path(kwargs["config_path"])
     selection = RuleSelection(
-        only=_split(kwargs["only_rules"]), skip=_split(kwargs["skip_rules"]), rules_dirs=tuple(kwargs["rules_dirs"])
+        only=_split(kwargs["only_rules"]),
+        skip=_split(kwargs["skip_rules"]),
+        rules_dirs=tuple(kwargs["rules_dirs"]),
+        suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
     result = analyze(snapshot, config, selection)
     _report(result, out, _formats(kwargs["formats"]), kwargs["quiet"])
@@ -149,8 +202,12 @@ def audit(**kwargs: Any) -> None:
     """Collect from AWS, then analyse and write the reports (collect + analyze in one step)."""
     snapshot = _collect(kwargs)
     if not any(a.audited for a in snapshot.accounts):
-        raise UserError("no account could be audited; see the coverage section: " + "; ".join(
-            f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]))
+        raise UserError(
+            "no account could be audited; see the coverage section: "
+            + "; ".join(
+                f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]
+            )
+        )
     out = kwargs["out"] or Path("out/audit")
     from auditor.snapshot import write_snapshot
 
@@ -161,7 +218,9 @@ def audit(**kwargs: Any) -> None:
 
 @cli.command()
 @collection_options
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Snapshot directory to write.")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), required=True, help="Snapshot directory to write."
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def collect(**kwargs: Any) -> None:
     """Collect an offline snapshot (no analysis); analyse it later with `auditor analyze`."""
@@ -171,8 +230,10 @@ def collect(**kwargs: Any) -> None:
     path = write_snapshot(snapshot, kwargs["out"])
     if not kwargs["quiet"]:
         audited = sum(a.audited for a in snapshot.accounts)
-        click.echo(f"snapshot: {path} ({audited}/{len(snapshot.accounts)} accounts audited, "
-                   f"{len(snapshot.coverage)} coverage gap(s))")
+        click.echo(
+            f"snapshot: {path} ({audited}/{len(snapshot.accounts)} accounts audited, "
+            f"{len(snapshot.coverage)} coverage gap(s))"
+        )
     sys.exit(EXIT_PARTIAL if _partial(snapshot) else EXIT_OK)
 
 
@@ -191,8 +252,12 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
 
 @cli.command()
 @analysis_options
-@click.option("--snapshot-out", type=click.Path(path_type=Path), default=None,
-              help="Also write the demo's snapshot here (default: OUT/snapshot).")
+@click.option(
+    "--snapshot-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the demo's snapshot here (default: OUT/snapshot).",
+)
 def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
     """Audit a built-in demo organisation simulated with moto (no AWS account needed)."""
     from auditor.demo_run import collect_demo
@@ -244,7 +309,9 @@ def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
 
 
 @cli.command("role-template")
-@click.option("--trusted-account-id", required=True, help="Account the auditor runs from (trusted by the role).")
+@click.option(
+    "--trusted-account-id", required=True, help="Account the auditor runs from (trusted by the role)."
+)
 @click.option("--role-name", default=DEFAULT_ROLE_NAME, show_default=True)
 def role_template(trusted_account_id: str, role_name: str) -> None:
     """Print the CloudFormation template of the read-only audit role (deploy it as a StackSet)."""
@@ -274,8 +341,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # a bug, not a user mistake: one line by default, traceback on request
         if os.environ.get("AUDITOR_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                   "(set AUDITOR_DEBUG=1 for the traceback, and please report it)", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set AUDITOR_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_OK)
 

@@ -41,13 +41,19 @@ class AuditorConfig(_Strict):
     key_max_age_days: int = 90
 
 
+def resolve_config_path(path: Path | None) -> Path | None:
+    """The config file to read: the one given, else ``./auditor.yaml`` when it exists, else none."""
+    if path is not None:
+        return path
+    default = Path("auditor.yaml")
+    return default if default.is_file() else None
+
+
 def load_config(path: Path | None) -> AuditorConfig:
     """Read ``auditor.yaml``; no path (and no ``./auditor.yaml``) gives the defaults."""
+    path = resolve_config_path(path)
     if path is None:
-        default = Path("auditor.yaml")
-        if not default.is_file():
-            return AuditorConfig()
-        path = default
+        return AuditorConfig()
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -309,6 +309,12 @@ def _seed_prod_app(acct: _Account, ids: dict[str, str]) -> None:
         _trust({"AWS": f"arn:aws:iam::{ids['security-audit']}:role/auditor"}),
         managed=(str(read_only["Policy"]["Arn"]),),
     )
+    # Non-prod -> prod without admin: any dev-app principal allowed sts:AssumeRole (alice, bob) can read prod.
+    acct.role(
+        "ProdMetricsReader",
+        _trust({"AWS": f"arn:aws:iam::{ids['dev-app']}:root"}),
+        managed=(str(read_only["Policy"]["Arn"]),),
+    )
     acct.budget("prod-app-monthly")
 
 

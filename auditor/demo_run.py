@@ -20,8 +20,16 @@ from auditor.model import Snapshot
 
 DEMO_REGION = "us-east-1"
 # Variables that would point the simulated demo at a real profile, endpoint or credentials.
-_ISOLATED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN",
-                       "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+_ISOLATED_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+)
 
 
 @contextmanager
@@ -50,9 +58,15 @@ def deny_assume_role(session: boto3.Session, account_ids: tuple[str, ...], calle
         role_arn = str(params.get("RoleArn", ""))
         if any(role_arn.startswith(f"arn:aws:iam::{account}:") for account in account_ids):
             raise ClientError(
-                {"Error": {"Code": "AccessDenied", "Message": (
-                    f"User: arn:aws:iam::{caller_account_id}:user/auditor "
-                    f"is not authorized to perform: sts:AssumeRole on resource: {role_arn}")}},
+                {
+                    "Error": {
+                        "Code": "AccessDenied",
+                        "Message": (
+                            f"User: arn:aws:iam::{caller_account_id}:user/auditor "
+                            f"is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                        ),
+                    }
+                },
                 "AssumeRole",
             )
 

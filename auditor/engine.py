@@ -10,7 +10,7 @@ import pkgutil
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +90,9 @@ _REGISTRY: dict[str, Rule] = {}
 def _validate(meta: dict[str, Any], where: str) -> None:
     rule_id = meta["id"]
     if not RULE_ID.match(rule_id):
-        raise RuleDefinitionError(f"{where}: rule id {rule_id!r} must look like ENV-001 (letters, dash, 3 digits)")
+        raise RuleDefinitionError(
+            f"{where}: rule id {rule_id!r} must look like ENV-001 (letters, dash, 3 digits)"
+        )
     if meta["category"] not in CATEGORIES:
         raise RuleDefinitionError(
             f"{where}: rule {rule_id}: category {meta['category']!r} is not one of {', '.join(CATEGORIES)}"
@@ -117,7 +119,7 @@ def rule(
     severity: str,
     rationale: str,
     remediation: str,
-    compliance: dict[str, Iterable[str]] | None = None,
+    compliance: Mapping[str, Iterable[str]] | None = None,
 ) -> Callable[[Check], Check]:
     """Register a check function as a rule, validating its metadata at import time."""
 

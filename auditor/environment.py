@@ -6,6 +6,7 @@ Order of evidence for an account: the ``auditor.yaml`` override, then an account
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,17 +18,58 @@ ENVIRONMENTS: tuple[str, ...] = ("prod", "non-prod", "sandbox", "security", "unk
 
 # Words (lower-case tokens) that name an environment; the first environment with a match wins.
 _WORDS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("non-prod", frozenset({
-        "nonprod", "nonproduction", "non-prod", "non-production", "dev", "develop", "development",
-        "test", "testing", "qa", "uat", "stage", "staging", "stg", "preprod", "pre-prod", "int",
-        "integration", "perf", "demo",
-    })),
+    (
+        "non-prod",
+        frozenset(
+            {
+                "nonprod",
+                "nonproduction",
+                "non-prod",
+                "non-production",
+                "dev",
+                "develop",
+                "development",
+                "test",
+                "testing",
+                "qa",
+                "uat",
+                "stage",
+                "staging",
+                "stg",
+                "preprod",
+                "pre-prod",
+                "int",
+                "integration",
+                "perf",
+                "demo",
+            }
+        ),
+    ),
     ("prod", frozenset({"prod", "production", "prd", "live", "prod-eu", "prod-us"})),
     ("sandbox", frozenset({"sandbox", "sbx", "playground", "experiment", "experiments", "lab", "poc"})),
-    ("security", frozenset({
-        "security", "sec", "audit", "log", "logs", "logging", "log-archive", "shared", "shared-services",
-        "sharedservices", "infra", "infrastructure", "network", "networking", "tooling", "identity",
-    })),
+    (
+        "security",
+        frozenset(
+            {
+                "security",
+                "sec",
+                "audit",
+                "log",
+                "logs",
+                "logging",
+                "log-archive",
+                "shared",
+                "shared-services",
+                "sharedservices",
+                "infra",
+                "infrastructure",
+                "network",
+                "networking",
+                "tooling",
+                "identity",
+            }
+        ),
+    ),
 )
 _SPLIT = re.compile(r"[^a-z0-9]+")
 
@@ -41,8 +83,8 @@ def classify_value(text: str) -> str | None:
         if lowered in words:
             return environment
     tokens = [token for token in _SPLIT.split(lowered) if token]
-    joined_pairs = {f"{a}-{b}" for a, b in zip(tokens, tokens[1:], strict=False)} | {
-        f"{a}{b}" for a, b in zip(tokens, tokens[1:], strict=False)
+    joined_pairs = {f"{a}-{b}" for a, b in itertools.pairwise(tokens)} | {
+        f"{a}{b}" for a, b in itertools.pairwise(tokens)
     }
     for environment, words in _WORDS:
         if words & joined_pairs:

@@ -49,6 +49,14 @@ class MatrixCell:
 
 
 @dataclass(frozen=True)
+class SuppressedFinding:
+    """A finding hidden by a live suppression entry; kept in findings.json with the entry that matched."""
+
+    finding: Finding
+    suppression: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class AuditResult:
     generated_at: str
     snapshot: Snapshot
@@ -57,6 +65,9 @@ class AuditResult:
     coverage: tuple[CoverageGap, ...]
     rules: tuple[RuleInfo, ...] = ()
     matrix: tuple[MatrixCell, ...] = ()
+    suppressed: tuple[SuppressedFinding, ...] = ()
+    expired_suppressions: tuple[dict[str, Any], ...] = ()  # entries past their date: no longer applied
+    stale_suppressions: tuple[dict[str, Any], ...] = ()  # live entries that matched no finding
     extra: dict[str, Any] = field(default_factory=dict)
 
     def account(self, account_id: str) -> AccountView | None:
@@ -99,6 +110,13 @@ class AuditResult:
                 "by_severity": self.severity_counts(),
                 "by_category": dict(sorted(Counter(f.category for f in self.findings).items())),
             },
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [{**f.to_json(), "suppressed": False} for f in self.findings],
+            "suppressed_findings": [
+                {**s.finding.to_json(), "suppressed": True, "suppression": s.suppression} for s in self.suppressed
+            ],
+            "suppressions": {
+                "expired": list(self.expired_suppressions),
+                "stale": list(self.stale_suppressions),
+            },
             "coverage": [gap.model_dump(mode="json") for gap in self.coverage],
         }

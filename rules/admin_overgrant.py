@@ -18,11 +18,22 @@ ADMIN_COMPLIANCE = {
     "ISO27001-2022": ("A.8.2", "A.5.15"),
     "NIST-800-53": ("AC-6",),
 }
-WORKLOAD_SERVICES = frozenset({
-    "ec2.amazonaws.com", "lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "ecs.amazonaws.com",
-    "eks.amazonaws.com", "glue.amazonaws.com", "sagemaker.amazonaws.com", "codebuild.amazonaws.com",
-    "batch.amazonaws.com", "states.amazonaws.com", "apprunner.amazonaws.com", "build.apprunner.amazonaws.com",
-})
+WORKLOAD_SERVICES = frozenset(
+    {
+        "ec2.amazonaws.com",
+        "lambda.amazonaws.com",
+        "ecs-tasks.amazonaws.com",
+        "ecs.amazonaws.com",
+        "eks.amazonaws.com",
+        "glue.amazonaws.com",
+        "sagemaker.amazonaws.com",
+        "codebuild.amazonaws.com",
+        "batch.amazonaws.com",
+        "states.amazonaws.com",
+        "apprunner.amazonaws.com",
+        "build.apprunner.amazonaws.com",
+    }
+)
 
 
 def _evidence(grant: Any) -> dict[str, Any]:
@@ -30,7 +41,8 @@ def _evidence(grant: Any) -> dict[str, Any]:
         "level": grant.level,
         "services": list(grant.services),
         "granted_by": [
-            {"policy": e.policy, "policy_kind": e.policy_kind, "statement": e.statement} for e in grant.evidence
+            {"policy": e.policy, "policy_kind": e.policy_kind, "statement": e.statement}
+            for e in grant.evidence
         ],
         "conditional": grant.conditional,
         "undecided_conditions": list(grant.undecided_conditions),
@@ -38,12 +50,7 @@ def _evidence(grant: Any) -> dict[str, Any]:
 
 
 def _roles(ctx: RuleContext) -> dict[str, IamRole]:
-    return {
-        role.arn: role
-        for account in ctx.snapshot.accounts
-        if account.iam
-        for role in account.iam.roles
-    }
+    return {role.arn: role for account in ctx.snapshot.accounts if account.iam for role in account.iam.roles}
 
 
 def _group_members(ctx: RuleContext) -> dict[str, list[str]]:
@@ -104,7 +111,11 @@ def admin_user(ctx: RuleContext) -> Iterator[Issue]:
 def admin_group(ctx: RuleContext) -> Iterator[Issue]:
     members = _group_members(ctx)
     for grant in ctx.graph.admin_grants():
-        if grant.principal_type == "group" and grant.level == "full-admin" and members.get(grant.principal_arn):
+        if (
+            grant.principal_type == "group"
+            and grant.level == "full-admin"
+            and members.get(grant.principal_arn)
+        ):
             yield Issue(
                 account_id=grant.account_id,
                 resource_arn=grant.principal_arn,
@@ -138,7 +149,11 @@ def admin_workload_role(ctx: RuleContext) -> Iterator[Issue]:
                 account_id=grant.account_id,
                 resource_arn=grant.principal_arn,
                 message=f"Role {role.name}, assumed by {', '.join(services)}, has full administrative access",
-                evidence={**_evidence(grant), "trusted_services": services, "trust_policy": role.trust_policy},
+                evidence={
+                    **_evidence(grant),
+                    "trusted_services": services,
+                    "trust_policy": role.trust_policy,
+                },
             )
 
 

@@ -28,7 +28,9 @@ def account_not_audited(ctx: RuleContext) -> Iterator[Issue]:
             account_id=account.account_id,
             resource_arn=account_arn(ctx, account.account_id),
             message=f"Account {account_label(ctx, account.account_id)} could not be audited"
-            + (f": {reasons[0].error_code} on {reasons[0].service}:{reasons[0].operation}" if reasons else ""),
+            + (
+                f": {reasons[0].error_code} on {reasons[0].service}:{reasons[0].operation}" if reasons else ""
+            ),
             evidence={"gaps": [gap.model_dump() for gap in reasons]},
         )
 

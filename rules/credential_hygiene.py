@@ -38,8 +38,13 @@ def _keys(row: CredentialReportRow) -> list[tuple[int, str | None, str | None]]:
     holds them owns the account.""",
     remediation="""Delete the root access keys (Security credentials page as root); use IAM roles for
     automation. In an organisation, consider centralised root access management to remove root credentials.""",
-    compliance={"CIS-AWS-3.0.0": ("1.4",), "CIS-AWS-7.0.0": ("2.2.4",), "AWS-FSBP": ("IAM.4",),
-                "NIST-800-53": ("AC-6",), "ISO27001-2022": ("A.8.2",)},
+    compliance={
+        "CIS-AWS-3.0.0": ("1.4",),
+        "CIS-AWS-7.0.0": ("2.2.4",),
+        "AWS-FSBP": ("IAM.4",),
+        "NIST-800-53": ("AC-6",),
+        "ISO27001-2022": ("A.8.2",),
+    },
 )
 def root_keys(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -49,7 +54,9 @@ def root_keys(ctx: RuleContext) -> Iterator[Issue]:
                 resource_arn=row.arn,
                 message=f"The root user of {account_label(ctx, account.account_id)} has "
                 f"{len(_keys(row))} active access key(s)",
-                evidence={"access_keys": [{"key": n, "last_rotated": r, "last_used": u} for n, r, u in _keys(row)]},
+                evidence={
+                    "access_keys": [{"key": n, "last_rotated": r, "last_used": u} for n, r, u in _keys(row)]
+                },
             )
 
 
@@ -62,8 +69,12 @@ def root_keys(ctx: RuleContext) -> Iterator[Issue]:
     phishing email away from losing it.""",
     remediation="""Enable MFA (preferably a hardware key or passkey) on the root user, or remove root
     credentials from member accounts with centralised root access management.""",
-    compliance={"CIS-AWS-3.0.0": ("1.5",), "CIS-AWS-7.0.0": ("2.2.5",), "AWS-FSBP": ("IAM.9",),
-                "NIST-800-53": ("AC-2",)},
+    compliance={
+        "CIS-AWS-3.0.0": ("1.5",),
+        "CIS-AWS-7.0.0": ("2.2.5",),
+        "AWS-FSBP": ("IAM.9",),
+        "NIST-800-53": ("AC-2",),
+    },
 )
 def root_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -85,8 +96,13 @@ def root_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     breach.""",
     remediation="""Require MFA for the user (and deny actions without aws:MultiFactorAuthPresent), or move the
     person to IAM Identity Center and delete the login profile.""",
-    compliance={"CIS-AWS-3.0.0": ("1.10",), "CIS-AWS-7.0.0": ("2.2.10",), "AWS-FSBP": ("IAM.5",),
-                "NIST-800-53": ("AC-2",), "SOC2": ("CC6.1",)},
+    compliance={
+        "CIS-AWS-3.0.0": ("1.10",),
+        "CIS-AWS-7.0.0": ("2.2.10",),
+        "AWS-FSBP": ("IAM.5",),
+        "NIST-800-53": ("AC-2",),
+        "SOC2": ("CC6.1",),
+    },
 )
 def console_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -95,8 +111,11 @@ def console_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
                 account_id=account.account_id,
                 resource_arn=row.arn,
                 message=f"IAM user {row.user} can sign in to the console without MFA",
-                evidence={"password_enabled": True, "mfa_active": False,
-                          "password_last_used": row.password_last_used},
+                evidence={
+                    "password_enabled": True,
+                    "mfa_active": False,
+                    "password_last_used": row.password_last_used,
+                },
             )
 
 
@@ -109,8 +128,12 @@ def console_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     scripts) and the more likely it has leaked.""",
     remediation="""Rotate the key (create a new one, switch consumers, deactivate then delete the old one), or
     better, replace it with a role (IAM Roles Anywhere, OIDC federation for CI).""",
-    compliance={"CIS-AWS-3.0.0": ("1.14",), "CIS-AWS-7.0.0": ("2.2.14",), "AWS-FSBP": ("IAM.3",),
-                "NIST-800-53": ("AC-2",)},
+    compliance={
+        "CIS-AWS-3.0.0": ("1.14",),
+        "CIS-AWS-7.0.0": ("2.2.14",),
+        "AWS-FSBP": ("IAM.3",),
+        "NIST-800-53": ("AC-2",),
+    },
 )
 def old_key(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -122,8 +145,13 @@ def old_key(ctx: RuleContext) -> Iterator[Issue]:
                     resource_arn=row.arn,
                     key=f"key{number}",
                     message=f"Access key {number} of {row.user} is {age} days old",
-                    evidence={"key": number, "last_rotated": rotated, "age_days": age, "last_used": used,
-                              "limit_days": ctx.config.key_max_age_days},
+                    evidence={
+                        "key": number,
+                        "last_rotated": rotated,
+                        "age_days": age,
+                        "last_used": used,
+                        "limit_days": ctx.config.key_max_age_days,
+                    },
                 )
 
 
@@ -135,8 +163,12 @@ def old_key(ctx: RuleContext) -> Iterator[Issue]:
     rationale="""An active key nobody uses is pure risk: it can only be used by someone who should not have
     it.""",
     remediation="""Deactivate the key, wait for complaints, then delete it.""",
-    compliance={"CIS-AWS-3.0.0": ("1.12",), "CIS-AWS-7.0.0": ("2.2.12",), "AWS-FSBP": ("IAM.8", "IAM.22"),
-                "NIST-800-53": ("AC-2",)},
+    compliance={
+        "CIS-AWS-3.0.0": ("1.12",),
+        "CIS-AWS-7.0.0": ("2.2.12",),
+        "AWS-FSBP": ("IAM.8", "IAM.22"),
+        "NIST-800-53": ("AC-2",),
+    },
 )
 def unused_key(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -171,8 +203,10 @@ def two_keys(ctx: RuleContext) -> Iterator[Issue]:
                 account_id=account.account_id,
                 resource_arn=row.arn,
                 message=f"IAM user {row.user} has two active access keys",
-                evidence={"key_1_last_used": row.access_key_1_last_used_date,
-                          "key_2_last_used": row.access_key_2_last_used_date},
+                evidence={
+                    "key_1_last_used": row.access_key_1_last_used_date,
+                    "key_2_last_used": row.access_key_2_last_used_date,
+                },
             )
 
 

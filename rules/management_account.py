@@ -8,10 +8,21 @@ from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from rules._common import account_label
 
-WORKLOAD_TYPES = frozenset({
-    "ec2:instance", "ec2:volume", "s3:bucket", "rds:db", "rds:cluster", "lambda:function",
-    "dynamodb:table", "ecs:cluster", "eks:cluster", "elasticache:cluster", "redshift:cluster",
-})
+WORKLOAD_TYPES = frozenset(
+    {
+        "ec2:instance",
+        "ec2:volume",
+        "s3:bucket",
+        "rds:db",
+        "rds:cluster",
+        "lambda:function",
+        "dynamodb:table",
+        "ecs:cluster",
+        "eks:cluster",
+        "elasticache:cluster",
+        "redshift:cluster",
+    }
+)
 
 MGMT_COMPLIANCE = {
     "CIS-AWS-7.0.0": ("2.1.3",),

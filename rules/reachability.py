@@ -17,7 +17,9 @@ XENV_COMPLIANCE = {
 
 
 def _hops(path: Any) -> list[dict[str, Any]]:
-    return [{"source": h.source, "target": h.target, "kind": h.kind, "evidence": h.evidence} for h in path.hops]
+    return [
+        {"source": h.source, "target": h.target, "kind": h.kind, "evidence": h.evidence} for h in path.hops
+    ]
 
 
 @rule(
@@ -89,8 +91,11 @@ def nonprod_reaches_prod_admin(ctx: RuleContext) -> Iterator[Issue]:
             path=nodes,
             message=f"{path.source} ({path.source_environment}) can become administrator of production account "
             f"{account_label(ctx, path.target_account_id)} in {len(path.hops)} hop(s)",
-            evidence={"source_environment": path.source_environment, "hops": _hops(path),
-                      "conditional": path.conditional},
+            evidence={
+                "source_environment": path.source_environment,
+                "hops": _hops(path),
+                "conditional": path.conditional,
+            },
         )
 
 
@@ -109,10 +114,14 @@ def nonprod_reaches_prod_admin(ctx: RuleContext) -> Iterator[Issue]:
 )
 def external_trust(ctx: RuleContext) -> Iterator[Issue]:
     for edge in ctx.graph.external_assume_edges():
-        external_id = any("sts:externalid" in c.lower() for c in (*edge.decided_conditions,
-                                                                   *edge.undecided_conditions))
-        severity = "critical" if edge.source_type == "anyone" and not edge.conditional else (
-            "medium" if external_id else None)
+        external_id = any(
+            "sts:externalid" in c.lower() for c in (*edge.decided_conditions, *edge.undecided_conditions)
+        )
+        severity = (
+            "critical"
+            if edge.source_type == "anyone" and not edge.conditional
+            else ("medium" if external_id else None)
+        )
         yield Issue(
             account_id=edge.target_account_id,
             resource_arn=edge.target_role_arn,

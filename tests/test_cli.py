@@ -21,7 +21,16 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_rules_list_shows_catalogue_with_mappings(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["rules", "list"], capsys)
     assert code == 0
-    for rule_id in ("ENV-001", "MGMT-001", "ADMIN-001", "XENV-001", "EXT-001", "CRED-001", "COST-002", "COV-001"):
+    for rule_id in (
+        "ENV-001",
+        "MGMT-001",
+        "ADMIN-001",
+        "XENV-001",
+        "EXT-001",
+        "CRED-001",
+        "COST-002",
+        "COV-001",
+    ):
         assert rule_id in out
     assert "CIS-AWS-3.0.0 1.16" in out
 
@@ -74,7 +83,11 @@ def test_no_credentials_is_one_line_exit_2(tmp_path: Path) -> None:
     }
     result = subprocess.run(
         [sys.executable, "-m", "auditor.cli", "audit", "--out", str(tmp_path / "out")],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 2, result.stderr
     assert "credentials" in result.stderr.lower()

@@ -83,12 +83,16 @@ def test_environment_classification_and_sources(document: dict[str, Any]) -> Non
     ],
 )
 def test_each_seeded_risk_found_and_twin_clean(
-    document: dict[str, Any], rule_id: str, present: set[tuple[str | None, str | None]], absent_names: set[str]
+    document: dict[str, Any],
+    rule_id: str,
+    present: set[tuple[str | None, str | None]],
+    absent_names: set[str],
 ) -> None:
     found = _found(document, rule_id)
     for account, resource in present:
-        assert any((account is None or a == account) and (resource is None or r == resource) for a, r in found), (
-            rule_id, account, resource, found)
+        assert any(
+            (account is None or a == account) and (resource is None or r == resource) for a, r in found
+        ), (rule_id, account, resource, found)
     assert not {r for _, r in found} & absent_names, (rule_id, found)
 
 
@@ -108,8 +112,12 @@ def test_contradicting_tags(document: dict[str, Any]) -> None:
 def test_nonprod_to_prod(document: dict[str, Any]) -> None:
     xenv = [f for f in document["findings"] if f["rule_id"] == "XENV-001"]
     pairs = {(f["path"][0].split("/")[-1], f["path"][-1].split("/")[-1]) for f in xenv}
-    assert ("dev-ci-role", "ProdDeployRole") in pairs
-    assert not any(target == "ProdReadOnlyFromSecurity" for _, target in pairs)
+    assert ("alice", "ProdMetricsReader") in pairs  # dev admin steps into a prod read role
+    assert not any(target == "ProdReadOnlyFromSecurity" for _, target in pairs)  # security -> prod is fine
+    # a hop straight into a prod admin role is reported once, as a path to admin (XENV-002)
+    assert not any(target == "ProdDeployRole" for _, target in pairs)
+    admin_paths = [f["path"] for f in document["findings"] if f["rule_id"] == "XENV-002"]
+    assert any(p[0].endswith(":role/dev-ci-role") and p[1].endswith(":role/ProdDeployRole") for p in admin_paths)
 
 
 def test_two_hop_path_from_nonprod_to_prod_admin(document: dict[str, Any]) -> None:
@@ -148,3 +156,47 @@ def test_offline_analysis_of_the_snapshot_gives_identical_findings(
     offline = json.loads((tmp_path / "findings.json").read_text())
     assert [f["id"] for f in offline["findings"]] == [f["id"] for f in document["findings"]]
     assert offline["findings"] == document["findings"]
+
+
+def test_suppressions_hide_expire_and_go_stale(demo_out: Path, document: dict[str, Any], tmp_path: Path) -> None:
+    suppressions = tmp_path / "suppressions.yaml"
+    suppressions.write_text(
+        "suppressions:\n"
+        "  - rule_id: CRED-003\n    arn: 'arn:aws:iam::*:user/dave'\n"
+        "    reason: contractor leaves Friday\n    owner: secops@example.com\n    expires: 2999-01-01\n"
+        "  - rule_id: ADMIN-001\n    arn: 'arn:aws:iam::*:user/alice'\n"
+        "    reason: temporary admin for migration\n    owner: platform@example.com\n    expires: 2020-01-01\n"
+        "  - rule_id: EXT-001\n    arn: 'arn:aws:iam::*:role/NoSuchRole'\n"
+        "    reason: vendor\n    owner: vendor-mgmt@example.com\n    expires: 2999-01-01\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(demo_out / "snapshot"), "--out", str(tmp_path / "out"), "--quiet",
+              "--format", "json,html", "--suppressions", str(suppressions)])
+    assert exit_info.value.code == 3
+    result = json.loads((tmp_path / "out" / "findings.json").read_text())
+    validate_findings_document(result)
+    active = {(f["rule_id"], f["resource_arn"].split("/")[-1]) for f in result["findings"]}
+    hidden = [(f["rule_id"], f["resource_arn"].split("/")[-1], f["suppression"]["owner"])
+              for f in result["suppressed_findings"]]
+    assert hidden == [("CRED-003", "dave", "secops@example.com")]
+    assert ("CRED-003", "dave") not in active
+    assert ("ADMIN-001", "alice") in active  # the expired entry no longer hides it
+    assert [e["owner"] for e in result["suppressions"]["expired"]] == ["platform@example.com"]
+    assert len(result["suppressions"]["expired"][0]["would_hide"]) == 1
+    assert [e["owner"] for e in result["suppressions"]["stale"]] == ["vendor-mgmt@example.com"]
+    assert len(result["findings"]) == len(document["findings"]) - 1
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "contractor leaves Friday" in html and 'id="stale-suppressions-table"' in html
+
+
+def test_malformed_suppression_file_is_one_line_naming_the_entry(
+    demo_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suppressions = tmp_path / "bad.yaml"
+    suppressions.write_text("- rule_id: CRED-003\n  reason: r\n  expires: 2999-01-01\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(demo_out / "snapshot"), "--out", str(tmp_path / "out"), "--suppressions",
+              str(suppressions)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and "entry 1" in err and "owner" in err

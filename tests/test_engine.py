@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,13 @@ from auditor.findings import CATEGORIES, Issue, finding_id
 from auditor.model import AccountSnapshot, Manifest, Snapshot
 
 GOOD: dict[str, Any] = {
-    "id": "TEST-001", "title": "t", "category": "guardrails", "severity": "low",
-    "rationale": "r", "remediation": "m", "compliance": {"SOC2": ["CC6.1"]},
+    "id": "TEST-001",
+    "title": "t",
+    "category": "guardrails",
+    "severity": "low",
+    "rationale": "r",
+    "remediation": "m",
+    "compliance": {"SOC2": ["CC6.1"]},
 }
 
 
@@ -52,17 +57,36 @@ def test_invalid_metadata_fails_at_load_with_location(change: dict[str, Any], me
 
 
 def _context() -> RuleContext:
-    manifest = Manifest(tool_version="0", created_at="2026-01-01T00:00:00+00:00", mode="single-account",
-                        account_ids=("111111111111",))
-    snapshot = Snapshot(manifest=manifest, organization=None,
-                        accounts=(AccountSnapshot(account_id="111111111111"),))
-    return RuleContext(snapshot=snapshot, config=AuditorConfig(), environments={}, graph=None,  # type: ignore[arg-type]
-                       now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    manifest = Manifest(
+        tool_version="0",
+        created_at="2026-01-01T00:00:00+00:00",
+        mode="single-account",
+        account_ids=("111111111111",),
+    )
+    snapshot = Snapshot(
+        manifest=manifest, organization=None, accounts=(AccountSnapshot(account_id="111111111111"),)
+    )
+    return RuleContext(
+        snapshot=snapshot,
+        config=AuditorConfig(),
+        environments={},
+        graph=None,  # type: ignore[arg-type]
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def _rule(rule_id: str, check: Any) -> Rule:
-    return Rule(id=rule_id, title="t", category="guardrails", severity="low", rationale="r", remediation="m",
-                compliance={}, check=check, module="tests")
+    return Rule(
+        id=rule_id,
+        title="t",
+        category="guardrails",
+        severity="low",
+        rationale="r",
+        remediation="m",
+        compliance={},
+        check=check,
+        module="tests",
+    )
 
 
 def test_a_failing_rule_is_a_coverage_gap_and_others_still_run() -> None:
@@ -75,7 +99,9 @@ def test_a_failing_rule_is_a_coverage_gap_and_others_still_run() -> None:
     findings, gaps = run_rules([_rule("TEST-001", broken), _rule("TEST-002", working)], _context())
     assert [f.rule_id for f in findings] == ["TEST-002"]
     assert findings[0].id == finding_id("TEST-002", "111111111111", "arn:x")
-    assert [(g.service, g.operation, g.error_code) for g in gaps] == [("auditor", "rule TEST-001", "KeyError")]
+    assert [(g.service, g.operation, g.error_code) for g in gaps] == [
+        ("auditor", "rule TEST-001", "KeyError")
+    ]
 
 
 def test_finding_ids_are_stable_and_distinct() -> None:
@@ -85,7 +111,8 @@ def test_finding_ids_are_stable_and_distinct() -> None:
 
 
 def test_rules_dir_adds_user_rules(tmp_path: Path) -> None:
-    (tmp_path / "mine.py").write_text(textwrap.dedent('''
+    (tmp_path / "mine.py").write_text(
+        textwrap.dedent("""
         from auditor.engine import rule
         from auditor.findings import Issue
 
@@ -93,7 +120,8 @@ def test_rules_dir_adds_user_rules(tmp_path: Path) -> None:
               rationale="why", remediation="what")
         def custom(ctx):
             yield Issue(account_id="111111111111", resource_arn="arn:custom", message="custom")
-    '''))
+    """)
+    )
     rules = load_rules([tmp_path], only=["CUSTOM-001"])
     findings, gaps = run_rules(rules, _context())
     assert [(f.rule_id, f.resource_arn) for f in findings] == [("CUSTOM-001", "arn:custom")]
@@ -102,7 +130,7 @@ def test_rules_dir_adds_user_rules(tmp_path: Path) -> None:
 
 def test_rules_dir_with_syntax_error_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def oops(:\n")
-    with pytest.raises(UserError, match="broken.py failed to load: SyntaxError"):
+    with pytest.raises(UserError, match=r"broken\.py failed to load: SyntaxError"):
         load_rules([tmp_path])
 
 

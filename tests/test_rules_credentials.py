@@ -6,7 +6,7 @@ and age cases are seeded here as the report rows real AWS returns (the collector
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from auditor.engine import RuleContext, load_rules, run_rules
 from auditor.environment import EnvironmentInfo
 from auditor.model import AccountSnapshot, CredentialReportRow, IamData, Manifest, Snapshot
 
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
 ACCOUNT = "111111111111"
 ROOT_ARN = f"arn:aws:iam::{ACCOUNT}:root"
 STRONG = {"MinimumPasswordLength": 16, "PasswordReusePrevention": 24}
@@ -26,13 +26,23 @@ def _row(user: str, **fields: object) -> CredentialReportRow:
     return CredentialReportRow(user=user, arn=arn, **fields)  # type: ignore[arg-type]
 
 
-def _findings(rows: list[CredentialReportRow], password_policy: dict[str, int] | None = None) -> set[tuple[str, str]]:
+def _findings(
+    rows: list[CredentialReportRow], password_policy: dict[str, int] | None = None
+) -> set[tuple[str, str]]:
     iam = IamData(credential_report=tuple(rows), password_policy=password_policy)
-    manifest = Manifest(tool_version="0", created_at=NOW.isoformat(), mode="single-account", account_ids=(ACCOUNT,))
-    snapshot = Snapshot(manifest=manifest, organization=None, accounts=(AccountSnapshot(account_id=ACCOUNT, iam=iam),))
-    context = RuleContext(snapshot=snapshot, config=AuditorConfig(),
-                          environments={ACCOUNT: EnvironmentInfo("prod", "test")},
-                          graph=None, now=NOW)  # type: ignore[arg-type]
+    manifest = Manifest(
+        tool_version="0", created_at=NOW.isoformat(), mode="single-account", account_ids=(ACCOUNT,)
+    )
+    snapshot = Snapshot(
+        manifest=manifest, organization=None, accounts=(AccountSnapshot(account_id=ACCOUNT, iam=iam),)
+    )
+    context = RuleContext(
+        snapshot=snapshot,
+        config=AuditorConfig(),
+        environments={ACCOUNT: EnvironmentInfo("prod", "test")},
+        graph=None,
+        now=NOW,
+    )  # type: ignore[arg-type]
     rules = [r for r in load_rules() if r.id.startswith("CRED-")]
     findings, gaps = run_rules(rules, context)
     assert gaps == []
@@ -47,34 +57,78 @@ def _user(name: str) -> str:
     ("row", "password_policy", "expected"),
     [
         # root access keys and root without MFA, and their clean twin
-        (_row("<root_account>", password_enabled=True, mfa_active=False, access_key_1_active=True,
-              access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
-              access_key_1_last_used_date="2026-11-20T00:00:00+00:00"), STRONG,
-         {("CRED-001", ROOT_ARN), ("CRED-002", ROOT_ARN)}),
+        (
+            _row(
+                "<root_account>",
+                password_enabled=True,
+                mfa_active=False,
+                access_key_1_active=True,
+                access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
+                access_key_1_last_used_date="2026-11-20T00:00:00+00:00",
+            ),
+            STRONG,
+            {("CRED-001", ROOT_ARN), ("CRED-002", ROOT_ARN)},
+        ),
         (_row("<root_account>", password_enabled=True, mfa_active=True), STRONG, set()),
         # console user without MFA (and with a weak password policy), and the MFA twin
         (_row("dave", password_enabled=True, mfa_active=False), STRONG, {("CRED-003", _user("dave"))}),
         (_row("erin", password_enabled=True, mfa_active=True), STRONG, set()),
-        (_row("erin", password_enabled=True, mfa_active=True), {"MinimumPasswordLength": 8},
-         {("CRED-007", ROOT_ARN)}),
+        (
+            _row("erin", password_enabled=True, mfa_active=True),
+            {"MinimumPasswordLength": 8},
+            {("CRED-007", ROOT_ARN)},
+        ),
         (_row("erin", password_enabled=True, mfa_active=True), None, {("CRED-007", ROOT_ARN)}),
         # old key that is used daily: old, not unused
-        (_row("frank", access_key_1_active=True, access_key_1_last_rotated="2026-01-01T00:00:00+00:00",
-              access_key_1_last_used_date="2026-11-25T00:00:00+00:00"), None, {("CRED-004", _user("frank"))}),
+        (
+            _row(
+                "frank",
+                access_key_1_active=True,
+                access_key_1_last_rotated="2026-01-01T00:00:00+00:00",
+                access_key_1_last_used_date="2026-11-25T00:00:00+00:00",
+            ),
+            None,
+            {("CRED-004", _user("frank"))},
+        ),
         # key 100 days old never used: old and unused
-        (_row("gina", access_key_1_active=True, access_key_1_last_rotated="2026-08-18T00:00:00+00:00"), None,
-         {("CRED-004", _user("gina")), ("CRED-005", _user("gina"))}),
+        (
+            _row("gina", access_key_1_active=True, access_key_1_last_rotated="2026-08-18T00:00:00+00:00"),
+            None,
+            {("CRED-004", _user("gina")), ("CRED-005", _user("gina"))},
+        ),
         # fresh key, used: clean; inactive old key: clean
-        (_row("hal", access_key_1_active=True, access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
-              access_key_1_last_used_date="2026-11-25T00:00:00+00:00"), None, set()),
-        (_row("ivy", access_key_1_active=False, access_key_1_last_rotated="2020-01-01T00:00:00+00:00"), None, set()),
+        (
+            _row(
+                "hal",
+                access_key_1_active=True,
+                access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
+                access_key_1_last_used_date="2026-11-25T00:00:00+00:00",
+            ),
+            None,
+            set(),
+        ),
+        (
+            _row("ivy", access_key_1_active=False, access_key_1_last_rotated="2020-01-01T00:00:00+00:00"),
+            None,
+            set(),
+        ),
         # two active keys
-        (_row("jo", access_key_1_active=True, access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
-              access_key_1_last_used_date="2026-11-25T00:00:00+00:00", access_key_2_active=True,
-              access_key_2_last_rotated="2026-11-10T00:00:00+00:00",
-              access_key_2_last_used_date="2026-11-25T00:00:00+00:00"), None, {("CRED-006", _user("jo"))}),
+        (
+            _row(
+                "jo",
+                access_key_1_active=True,
+                access_key_1_last_rotated="2026-11-01T00:00:00+00:00",
+                access_key_1_last_used_date="2026-11-25T00:00:00+00:00",
+                access_key_2_active=True,
+                access_key_2_last_rotated="2026-11-10T00:00:00+00:00",
+                access_key_2_last_used_date="2026-11-25T00:00:00+00:00",
+            ),
+            None,
+            {("CRED-006", _user("jo"))},
+        ),
     ],
 )
-def test_credential_rules(row: CredentialReportRow, password_policy: dict[str, int] | None,
-                          expected: set[tuple[str, str]]) -> None:
+def test_credential_rules(
+    row: CredentialReportRow, password_policy: dict[str, int] | None, expected: set[tuple[str, str]]
+) -> None:
     assert _findings([row], password_policy) == expected

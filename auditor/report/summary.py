@@ -106,4 +106,9 @@ def render_summary(result: AuditResult) -> str:
         lines.append("  (none)")
 
     lines += ["", f"Coverage gaps: {len(result.coverage)}"]
+    if result.suppressed or result.expired_suppressions or result.stale_suppressions:
+        lines.append(
+            f"Suppressed: {len(result.suppressed)} finding(s); expired suppressions: "
+            f"{len(result.expired_suppressions)}; stale suppressions: {len(result.stale_suppressions)}"
+        )
     return "\n".join(lines) + "\n"
