@@ -282,7 +282,13 @@ def _seed_audit_role(account: _Account, management_account_id: str) -> None:
     )
 
 
-def _seed_management(mgmt: _Account) -> None:
+def _seed_management(mgmt: _Account, ids: dict[str, str]) -> None:
+    # A member account that can step into the management account (MGMT-003).
+    mgmt.role(
+        "ops-automation",
+        _trust({"AWS": f"arn:aws:iam::{ids['shared-services']}:root"}),
+        inline=_allow(["organizations:Describe*", "organizations:List*"], "*"),
+    )
     mgmt.instance("mgmt-jumpbox", FULL_TAGS)
     mgmt.bucket(f"mgmt-scratch-{mgmt.account_id}", FULL_TAGS)
     mgmt.user("mgmt-admin")
@@ -388,6 +394,8 @@ def _seed_staging(acct: _Account, ids: dict[str, str]) -> None:
 
 
 def _seed_sandbox(acct: _Account) -> None:
+    # An Environment value that names no environment (COST-004).
+    acct.bucket(f"sandbox-scratch-{acct.account_id}", {"Environment": "blue", "Owner": "lab", "CostCenter": "cc-9"})
     acct.role("orphan-fn-role", _trust({"Service": "lambda.amazonaws.com"}))
     acct.client("lambda").create_function(
         FunctionName="orphan-fn",
@@ -434,7 +442,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
         if name not in UNASSUMABLE:
             _seed_audit_role(members[name], management_account_id)
 
-    _seed_management(_Account(session, management_account_id, None))
+    _seed_management(_Account(session, management_account_id, None), accounts)
     _seed_prod_app(members["prod-app"], accounts)
     _seed_prod_data(members["prod-data"], accounts)
     _seed_dev_app(members["dev-app"], accounts)

@@ -83,4 +83,5 @@ def collect_demo() -> Snapshot:
         demo = seed_demo_organization(DEMO_REGION)
         session = boto3.Session(region_name=DEMO_REGION)
         deny_assume_role(session, demo.unassumable_account_ids, demo.management_account_id)
-        return collect(session, CollectOptions(role_name=demo.role_name, regions=(DEMO_REGION,)))
+        options = CollectOptions(role_name=demo.role_name, external_id=demo.external_id, regions=(DEMO_REGION,))
+        return collect(session, options)

@@ -8,7 +8,7 @@ from typing import Any
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from auditor.model import IamRole
-from rules._common import days_since
+from rules._common import days_since, parse_time
 
 ADMIN_COMPLIANCE = {
     "CIS-AWS-3.0.0": ("1.16",),
@@ -183,7 +183,7 @@ def service_admin(ctx: RuleContext) -> Iterator[Issue]:
 
 @rule(
     id="ADMIN-005",
-    title="Unused administrative role",
+    title="Unused administrative access (role or user)",
     category="admin-overgrant",
     severity="medium",
     rationale="""An admin role nobody has used for months is standing privilege with no business need: the
@@ -210,3 +210,39 @@ def unused_admin_role(ctx: RuleContext) -> Iterator[Issue]:
             + ("" if role.last_used else " (never used since creation)"),
             evidence={**_evidence(grant), "last_used": role.last_used, "created": role.create_date},
         )
+    yield from _unused_admin_users(ctx)
+
+
+def _unused_admin_users(ctx: RuleContext) -> Iterator[Issue]:
+    """Users holding admin (directly or through a group) whose credentials show no use for a long time."""
+    members = _group_members(ctx)
+    admins: dict[str, Any] = {}
+    for grant in ctx.graph.admin_grants():
+        if grant.level != "full-admin":
+            continue
+        if grant.principal_type == "user":
+            admins.setdefault(grant.principal_arn, grant)
+        elif grant.principal_type == "group":
+            for user_arn in members.get(grant.principal_arn, ()):
+                admins.setdefault(user_arn, grant)
+    for account in ctx.snapshot.accounts:
+        for row in (account.iam.credential_report or ()) if account.iam else ():
+            admin_grant = admins.get(row.arn)
+            if admin_grant is None:
+                continue
+            used = [
+                t
+                for t in (row.password_last_used, row.access_key_1_last_used_date, row.access_key_2_last_used_date)
+                if t
+            ]
+            last = max(used, key=lambda t: parse_time(t) or ctx.now) if used else None
+            idle = days_since(ctx, last) if last else days_since(ctx, row.user_creation_time)
+            if idle is None or idle < ctx.config.stale_days:
+                continue
+            yield Issue(
+                account_id=account.account_id,
+                resource_arn=row.arn,
+                message=f"Admin user {row.user} has not signed in or used a key for {idle} days"
+                + ("" if last else " (never used since creation)"),
+                evidence={**_evidence(admin_grant), "last_activity": last, "created": row.user_creation_time},
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.engine import RuleContext, rule
+from auditor.environment import classify_value, tag_value
 from auditor.findings import Issue
 from rules._common import account_arn, account_label
 
@@ -79,4 +80,30 @@ def budget_without_notification(ctx: RuleContext) -> Iterator[Issue]:
                     resource_arn=f"arn:aws:budgets::{account.account_id}:budget/{budget.name}",
                     message=f"Budget {budget.name} in {account_label(ctx, account.account_id)} has no notification",
                     evidence={"budget": budget.model_dump()},
+                )
+
+
+@rule(
+    id="COST-004",
+    title="Environment tag value outside the allowed set",
+    category="cost-allocation",
+    severity="low",
+    rationale="""Free-text environment values ("prd2", "johns-test") defeat cost reports and environment-scoped
+    access policies alike: nobody can tell which environment the resource belongs to.""",
+    remediation="""Use one of the organisation's environment values and enforce them with an Organizations tag
+    policy (tag key Environment with allowed values).""",
+)
+def unknown_environment_value(ctx: RuleContext) -> Iterator[Issue]:
+    keys = ctx.config.environments.tag_keys
+    for account in ctx.snapshot.accounts:
+        for resource in account.resources:
+            found = tag_value(resource.tags, keys)
+            if found and classify_value(found[1]) is None:
+                yield Issue(
+                    account_id=account.account_id,
+                    resource_arn=resource.arn,
+                    region=resource.region,
+                    message=f"{resource.type} {resource.name or resource.arn} has {found[0]}={found[1]}, "
+                    "which names no known environment",
+                    evidence={"tag": {found[0]: found[1]}},
                 )

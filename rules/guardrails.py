@@ -74,3 +74,88 @@ def no_leave_protection(ctx: RuleContext) -> Iterator[Issue]:
             message="No SCP attached to the root denies organizations:LeaveOrganization",
             evidence={"root_scps": [p.name for p in at_root]},
         )
+
+
+def _has_region_restriction(policy: OrgPolicy) -> bool:
+    try:
+        parsed = parse_policy(policy.document, PolicySource(kind="scp", name=policy.name, arn=policy.arn))
+    except PolicyParseError:
+        return False
+    return any(
+        s.effect == "Deny"
+        and any(key.lower() == "aws:requestedregion" for keys in s.conditions.values() for key in keys)
+        for s in parsed.statements
+    )
+
+
+def _custom_scps(org: Organization) -> list[OrgPolicy]:
+    return [p for p in _scps(org) if not p.aws_managed]
+
+
+@rule(
+    id="GUARD-003",
+    title="No SCP restricts the regions accounts can use",
+    category="guardrails",
+    severity="low",
+    rationale="""Attackers with stolen keys favour regions nobody watches. Denying unused regions with an SCP
+    (aws:RequestedRegion) shrinks the surface to monitor and keeps data where your compliance scope says.""",
+    remediation="""Attach an SCP to the root (or workload OUs) that denies actions outside your approved regions
+    via the aws:RequestedRegion condition, exempting global services.""",
+    compliance={"NIST-800-53": ("AC-6",)},
+)
+def no_region_restriction(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    if org is None:
+        return
+    custom = _custom_scps(org)
+    if any(_has_region_restriction(p) for p in custom):
+        return
+    yield Issue(
+        account_id=org.management_account_id,
+        resource_arn=org.arn,
+        severity="info" if not custom else None,
+        message="No SCP denies requests outside approved regions (aws:RequestedRegion)"
+        + (" — the organisation has no custom SCP at all" if not custom else ""),
+        evidence={"custom_scps": [p.name for p in custom]},
+    )
+
+
+@rule(
+    id="GUARD-004",
+    title="No SCP protects the audit role from tampering",
+    category="guardrails",
+    severity="low",
+    rationale="""An administrator of a member account can delete or re-trust the read-only audit role and blind
+    the auditor. An SCP that denies changes to the role (except from a trusted pipeline) keeps audits honest.""",
+    remediation="""Attach an SCP denying iam:DeleteRole, iam:UpdateAssumeRolePolicy, iam:PutRolePolicy,
+    iam:AttachRolePolicy and iam:DetachRolePolicy on arn:aws:iam::*:role/<audit role name>, with an exception for
+    the StackSet execution role that deploys it.""",
+    compliance={"NIST-800-53": ("AC-6",), "ISO27001-2022": ("A.8.2",)},
+)
+def audit_role_unprotected(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    role_name = ctx.snapshot.manifest.role_name
+    if org is None or not role_name:
+        return
+    probe = f"arn:aws:iam::{ctx.snapshot.management_account_id}:role/{role_name}"
+    custom = _custom_scps(org)
+    for policy in custom:
+        try:
+            parsed = parse_policy(policy.document, PolicySource(kind="scp", name=policy.name, arn=policy.arn))
+        except PolicyParseError:
+            continue
+        for statement in parsed.statements:
+            if (
+                statement.effect == "Deny"
+                and statement.matches_action("iam:UpdateAssumeRolePolicy")
+                and statement.matches_action("iam:DeleteRole")
+                and statement.matches_resource(probe)
+            ):
+                return
+    yield Issue(
+        account_id=org.management_account_id,
+        resource_arn=org.arn,
+        severity="info" if not custom else None,
+        message=f"No SCP denies changes to the audit role {role_name}",
+        evidence={"audit_role": role_name, "custom_scps": [p.name for p in custom]},
+    )

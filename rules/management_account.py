@@ -92,3 +92,40 @@ def user_in_management(ctx: RuleContext) -> Iterator[Issue]:
                 "console_access": any(r.password_enabled for r in rows),
             },
         )
+
+
+@rule(
+    id="MGMT-003",
+    title="Management account reachable from a member account",
+    category="management-account",
+    severity="critical",
+    rationale="""Whoever can assume a role in the management account from a member account can step out from
+    under every SCP and act on the whole organisation; a compromised member account becomes the organisation.""",
+    remediation="""Remove member-account principals from the trust policies of management-account roles;
+    administer the organisation from Identity Center sessions in the management account or from a delegated
+    administrator account instead.""",
+    compliance={**MGMT_COMPLIANCE, "SOC2": ("CC6.1", "CC6.3")},
+)
+def management_reachable(ctx: RuleContext) -> Iterator[Issue]:
+    management = ctx.snapshot.management_account_id
+    if management is None:
+        return
+    for edge in ctx.graph.assume_edges():
+        if edge.target_account_id != management or edge.source_account_id in (None, management):
+            continue
+        if not edge.in_organization:
+            continue  # outsiders are EXT-001's
+        yield Issue(
+            account_id=management,
+            resource_arn=edge.target_role_arn,
+            key=edge.source,
+            severity="high" if edge.conditional else None,
+            path=(edge.source, edge.target_role_arn),
+            message=f"{edge.source} in member account {account_label(ctx, str(edge.source_account_id))} can assume "
+            f"{edge.target_role_arn} in the management account",
+            evidence={
+                "trust_statement": edge.trust_statement,
+                "identity_statement": edge.identity_statement,
+                "undecided_conditions": list(edge.undecided_conditions),
+            },
+        )

@@ -113,28 +113,32 @@ def nonprod_reaches_prod_admin(ctx: RuleContext) -> Iterator[Issue]:
     compliance={"SOC2": ("CC6.6",), "ISO27001-2022": ("A.5.15",), "NIST-800-53": ("AC-6",)},
 )
 def external_trust(ctx: RuleContext) -> Iterator[Issue]:
+    admin_roles = {g.principal_arn for g in ctx.graph.admin_grants() if g.principal_type == "role"}
     for edge in ctx.graph.external_assume_edges():
         external_id = any(
             "sts:externalid" in c.lower() for c in (*edge.decided_conditions, *edge.undecided_conditions)
         )
-        severity = (
-            "critical"
-            if edge.source_type == "anyone" and not edge.conditional
-            else ("medium" if external_id else None)
-        )
+        is_admin = edge.target_role_arn in admin_roles
+        if (edge.source_type == "anyone" and not edge.conditional) or (is_admin and not external_id):
+            severity = "critical"
+        elif external_id and not is_admin:
+            severity = "medium"
+        else:
+            severity = "high"
         yield Issue(
             account_id=edge.target_account_id,
             resource_arn=edge.target_role_arn,
             severity=severity,  # type: ignore[arg-type]
             key=edge.source,
             path=(edge.source, edge.target_role_arn),
-            message=f"Role {edge.target_role_arn.split('/')[-1]} can be assumed by {edge.source}, outside the "
-            "organisation" + (" (ExternalId required)" if external_id else ""),
+            message=f"{'Admin role' if is_admin else 'Role'} {edge.target_role_arn.split('/')[-1]} can be assumed "
+            f"by {edge.source}, outside the organisation" + (" (ExternalId required)" if external_id else ""),
             evidence={
                 "external_principal": edge.source,
                 "external_account_id": edge.source_account_id,
                 "trust_statement": edge.trust_statement,
                 "external_id_required": external_id,
+                "target_is_admin": is_admin,
                 "undecided_conditions": list(edge.undecided_conditions),
             },
         )

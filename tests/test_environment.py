@@ -9,8 +9,8 @@ from auditor.environment import classify_accounts, classify_value
 from auditor.model import (
     AccountSnapshot,
     Manifest,
-    Organization,
     OrgAccount,
+    Organization,
     OrganizationalUnit,
     Snapshot,
 )
