@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor import __version__
+from auditor.compliance import FRAMEWORKS
 from auditor.findings import CATEGORIES, SEVERITIES
 from auditor.report.json_report import validate_findings_document
 from auditor.report.summary import (
@@ -112,14 +113,24 @@ class ControlStatus:
     framework: str
     control: str
     rules: tuple[tuple[str, int], ...]  # (rule id, findings of that rule)
+    title: str = ""
 
     @property
     def findings(self) -> int:
         return sum(n for _, n in self.rules)
 
     @property
+    def manual(self) -> bool:
+        """No rule checks this control: it needs a manual review."""
+        return not self.rules
+
+    @property
     def passed(self) -> bool:
-        return self.findings == 0
+        return bool(self.rules) and self.findings == 0
+
+    @property
+    def status(self) -> str:
+        return "manual" if self.manual else ("passed" if self.passed else "failed")
 
 
 def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -146,9 +157,13 @@ def compliance_view(result: AuditResult) -> dict[str, list[ControlStatus]]:
             for framework, controls in f.compliance.items():
                 for control in controls:
                     mapping.setdefault(framework, {}).setdefault(control, set()).add(f.rule_id)
+    for framework, known in FRAMEWORKS.items():  # controls no rule checks are listed as manual
+        for control in known:
+            mapping.setdefault(framework, {}).setdefault(control, set())
     return {
         framework: [
-            ControlStatus(framework, control, tuple((r, counts.get(r, 0)) for r in sorted(rule_ids)))
+            ControlStatus(framework, control, tuple((r, counts.get(r, 0)) for r in sorted(rule_ids)),
+                          FRAMEWORKS.get(framework, {}).get(control, ""))
             for control, rule_ids in sorted(controls.items(), key=lambda item: _natural_key(item[0]))
         ]
         for framework, controls in sorted(mapping.items())
