@@ -57,7 +57,7 @@ def analyze(
         graph.reachability_matrix(), findings_by_target(findings), sources, [a.id for a in accounts]
     )
     return AuditResult(
-        generated_at=now.isoformat(timespec="seconds"),
+        generated_at=now.isoformat(timespec="milliseconds"),
         snapshot=snapshot,
         accounts=accounts,
         findings=tuple(findings),

@@ -20,7 +20,7 @@ from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
-FORMATS = ("html", "json", "csv", "md")
+FORMATS = ("html", "json", "csv", "md", "ocsf")
 DEFAULT_ROLE_NAME = "SecurityAuditRole"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,6 +70,18 @@ def analysis_options(function: F) -> F:
             multiple=True,
             type=click.Path(path_type=Path),
             help="Directory of extra rule modules written like the built-in ones.",
+        ),
+        click.option(
+            "--history",
+            "history_path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="SQLite history store: record this run and mark findings new / persisting / resolved.",
+        ),
+        click.option(
+            "--fail-on-new",
+            is_flag=True,
+            help="With --fail-on and --history: exit 1 only for findings new since the previous run.",
         ),
         click.option(
             "--suppressions",
@@ -142,10 +154,14 @@ def _report(result: Any, out: Path, formats: tuple[str, ...], quiet: bool) -> di
     return written
 
 
-def _exit_code(result: Any, fail_on: str | None, partial: bool) -> int:
-    if fail_on is not None and any(
-        SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings
-    ):
+def _exit_code(result: Any, kwargs: dict[str, Any], partial: bool) -> int:
+    fail_on = kwargs["fail_on"]
+    gated = result.findings
+    if kwargs.get("fail_on_new") and result.history is not None:
+        # the first recorded run is the baseline: nothing is "new" against nothing
+        new = set(result.history.new) if result.history.previous_run_id is not None else set()
+        gated = [f for f in gated if f.id in new]
+    if fail_on is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in gated):
         return EXIT_FINDINGS
     return EXIT_PARTIAL if partial else EXIT_OK
 
@@ -163,9 +179,31 @@ def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any]) -> Any
         rules_dirs=tuple(kwargs["rules_dirs"]),
         suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
+    formats = _formats(kwargs["formats"])
+    if kwargs["fail_on_new"] and not (kwargs["history_path"] and kwargs["fail_on"]):
+        raise UserError("--fail-on-new needs --history DB and --fail-on SEVERITY")
     result = analyze(snapshot, config, selection)
-    _report(result, out, _formats(kwargs["formats"]), kwargs["quiet"])
+    if kwargs["history_path"]:
+        result = _with_history(result, kwargs["history_path"])
+    _report(result, out, formats, kwargs["quiet"])
     return result
+
+
+def _with_history(result: Any, db_path: Path) -> Any:
+    from dataclasses import replace
+
+    from auditor.history import record_run
+    from auditor.result import HistoryInfo
+
+    delta = record_run(db_path, result.findings_document())
+    info = HistoryInfo(
+        previous_run_id=delta.previous_run_id,
+        new=delta.new,
+        resolved=delta.resolved,
+        persisting=delta.persisting,
+        first_seen=dict(delta.first_seen),
+    )
+    return replace(result, history=info)
 
 
 def _collect(kwargs: dict[str, Any]) -> Any:
@@ -213,7 +251,7 @@ def audit(**kwargs: Any) -> None:
 
     write_snapshot(snapshot, out / "snapshot")
     result = _analyze_and_report(snapshot, out, kwargs)
-    sys.exit(_exit_code(result, kwargs["fail_on"], _partial(snapshot)))
+    sys.exit(_exit_code(result, kwargs, _partial(snapshot)))
 
 
 @cli.command()
@@ -247,7 +285,7 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
     snapshot = read_snapshot(snapshot_dir)
     out = kwargs["out"] or snapshot_dir.parent / f"{snapshot_dir.name}-report"
     result = _analyze_and_report(snapshot, out, kwargs)
-    sys.exit(_exit_code(result, kwargs["fail_on"], _partial(snapshot)))
+    sys.exit(_exit_code(result, kwargs, _partial(snapshot)))
 
 
 @cli.command()
@@ -269,7 +307,23 @@ def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
     snapshot = collect_demo()
     write_snapshot(snapshot, snapshot_out or out / "snapshot")
     result = _analyze_and_report(snapshot, out, kwargs)
-    sys.exit(_exit_code(result, kwargs["fail_on"], partial=False))
+    sys.exit(_exit_code(result, kwargs, partial=False))
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--fail-on-new", "fail_on", type=click.Choice(SEVERITIES), default=None,
+              help="Exit 1 when a new finding of this severity or higher appears.")
+def diff(old: Path, new: Path, fail_on: str | None) -> None:
+    """Compare two runs (findings.json files or report directories): new, resolved, persisting."""
+    from auditor.history import diff_documents, load_document, render_diff
+
+    result = diff_documents(load_document(old), load_document(new))
+    click.echo(render_diff(result), nl=False)
+    if fail_on and any(SEVERITY_RANK[str(f["severity"])] >= SEVERITY_RANK[fail_on] for f in result.new):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
 
 
 @cli.group()

@@ -57,6 +57,20 @@ class SuppressedFinding:
 
 
 @dataclass(frozen=True)
+class HistoryInfo:
+    """How this run compares with the previous recorded run of the same organisation."""
+
+    previous_run_id: int | None
+    new: tuple[str, ...]
+    resolved: tuple[str, ...]
+    persisting: tuple[str, ...]
+    first_seen: dict[str, str]
+
+    def status(self, finding_id: str) -> str:
+        return "new" if finding_id in set(self.new) else "persisting"
+
+
+@dataclass(frozen=True)
 class AuditResult:
     generated_at: str
     snapshot: Snapshot
@@ -68,6 +82,7 @@ class AuditResult:
     suppressed: tuple[SuppressedFinding, ...] = ()
     expired_suppressions: tuple[dict[str, Any], ...] = ()  # entries past their date: no longer applied
     stale_suppressions: tuple[dict[str, Any], ...] = ()  # live entries that matched no finding
+    history: HistoryInfo | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def account(self, account_id: str) -> AccountView | None:
@@ -110,7 +125,7 @@ class AuditResult:
                 "by_severity": self.severity_counts(),
                 "by_category": dict(sorted(Counter(f.category for f in self.findings).items())),
             },
-            "findings": [{**f.to_json(), "suppressed": False} for f in self.findings],
+            "findings": [{**f.to_json(), "suppressed": False, **self._history_fields(f.id)} for f in self.findings],
             "suppressed_findings": [
                 {**s.finding.to_json(), "suppressed": True, "suppression": s.suppression} for s in self.suppressed
             ],
@@ -119,4 +134,26 @@ class AuditResult:
                 "stale": list(self.stale_suppressions),
             },
             "coverage": [gap.model_dump(mode="json") for gap in self.coverage],
+            **self._history_document(),
+        }
+
+    def _history_fields(self, finding_id: str) -> dict[str, Any]:
+        if self.history is None:
+            return {}
+        return {
+            "history_status": self.history.status(finding_id),
+            "first_seen": self.history.first_seen.get(finding_id, self.generated_at),
+        }
+
+    def _history_document(self) -> dict[str, Any]:
+        if self.history is None:
+            return {}
+        return {
+            "history": {
+                "previous_run_id": self.history.previous_run_id,
+                "new": len(self.history.new),
+                "resolved": len(self.history.resolved),
+                "persisting": len(self.history.persisting),
+                "resolved_ids": list(self.history.resolved),
+            }
         }

@@ -13,6 +13,7 @@ from auditor.report.csv_report import findings_frame, render_csv
 from auditor.report.html_report import render_html
 from auditor.report.json_report import findings_schema, render_json, validate_findings_document
 from auditor.report.markdown import render_markdown
+from auditor.report.ocsf import OCSF_FILE, ocsf_json
 from auditor.report.summary import posture_score, render_summary
 from auditor.result import AuditResult
 
@@ -21,6 +22,7 @@ REPORT_FILES: dict[str, str] = {
     "json": "findings.json",
     "csv": "findings.csv",
     "md": "summary.md",
+    "ocsf": OCSF_FILE,
 }
 
 __all__ = [
@@ -70,6 +72,7 @@ def write_reports(
         "json": lambda: render_json(result, document),
         "csv": lambda: render_csv(result),
         "md": lambda: render_markdown(result),
+        "ocsf": lambda: ocsf_json(result),
     }
     written: dict[str, Path] = {}
     for name in dict.fromkeys(formats):

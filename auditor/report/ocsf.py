@@ -94,25 +94,28 @@ def arn_parts(arn: str) -> tuple[str, str, str]:
 def resource_type(arn: str) -> str:
     """AWS's name for the resource type of an ARN, else ``service:type`` from the ARN itself."""
     _, service, kind = arn_parts(arn)
+    return _type_name(service, kind)
+
+
+def _type_name(service: str, kind: str) -> str:
     known = RESOURCE_TYPES.get((service, kind))
     if known:
         return known
     return f"{service}:{kind}" if kind else service or "unknown"
 
 
-def _account(result: AuditResult, account_id: str) -> dict[str, Any]:
+def _account(account_id: str, names: dict[str, str]) -> dict[str, Any]:
     account: dict[str, Any] = {"uid": account_id, "type": ACCOUNT_TYPE, "type_id": ACCOUNT_TYPE_ID}
-    view = result.account(account_id)
-    if view is not None and view.name:
-        account["name"] = view.name
+    if names.get(account_id):
+        account["name"] = names[account_id]
     return account
 
 
-def _event(result: AuditResult, finding: Finding, time_ms: int) -> dict[str, Any]:
+def _event(finding: Finding, time_ms: int, org_id: str | None, names: dict[str, str],
+           rationales: dict[str, str]) -> dict[str, Any]:
     severity_id, severity = SEVERITY_IDS[finding.severity]
-    partition, _, _ = arn_parts(finding.resource_arn)
+    partition, service, kind = arn_parts(finding.resource_arn)
     region = finding.region if finding.region and finding.region != "global" else None
-    rule = next((r for r in result.rules if r.id == finding.rule_id), None)
 
     analytic: dict[str, Any] = {
         "uid": finding.rule_id,
@@ -120,22 +123,21 @@ def _event(result: AuditResult, finding: Finding, time_ms: int) -> dict[str, Any
         "type_id": ANALYTIC_TYPE_ID,
         "type": ANALYTIC_TYPE,
     }
-    if rule is not None and rule.rationale:
-        analytic["desc"] = rule.rationale
+    if rationales.get(finding.rule_id):
+        analytic["desc"] = rationales[finding.rule_id]
 
     resource: dict[str, Any] = {
         "uid": finding.resource_arn,
-        "type": resource_type(finding.resource_arn),
+        "type": _type_name(service, kind),
         "cloud_partition": partition,
-        "owner": {"account": _account(result, finding.account_id)},
+        "owner": {"account": _account(finding.account_id, names)},
     }
-    cloud: dict[str, Any] = {"provider": "AWS", "account": _account(result, finding.account_id)}
+    cloud: dict[str, Any] = {"provider": "AWS", "account": _account(finding.account_id, names)}
     if region:
         resource["region"] = region
         cloud["region"] = region
-    organization = result.snapshot.organization
-    if organization is not None:
-        cloud["org"] = {"uid": organization.id}
+    if org_id:
+        cloud["org"] = {"uid": org_id}
 
     event: dict[str, Any] = {
         "class_uid": CLASS_UID,
@@ -183,7 +185,10 @@ def _event(result: AuditResult, finding: Finding, time_ms: int) -> dict[str, Any
 def render_ocsf(result: AuditResult) -> list[dict[str, Any]]:
     """One OCSF Detection Finding event per (unsuppressed) finding, in the result's finding order."""
     time_ms = _epoch_ms(result.generated_at)
-    return [_event(result, finding, time_ms) for finding in result.findings]
+    org_id = result.snapshot.organization.id if result.snapshot.organization else None
+    names = {account.id: account.name for account in result.accounts}
+    rationales = {rule.id: rule.rationale for rule in result.rules}
+    return [_event(finding, time_ms, org_id, names, rationales) for finding in result.findings]
 
 
 def ocsf_json(result: AuditResult) -> str:

@@ -189,7 +189,10 @@
     });
     return el("tr", { "class": "finding-row" + (open ? " expanded" : ""), "data-finding-id": f.id, "data-severity": f.severity }, [
       el("td", null, [el("span", { "class": "sev sev-" + f.severity, text: f.severity })]),
-      el("td", null, [el("div", { "class": "finding-title", text: f.title }), el("div", { "class": "rule-id", text: f.rule_id })]),
+      el("td", null, [
+        el("div", { "class": "finding-title", text: f.title }),
+        el("div", { "class": "rule-id", text: f.rule_id + (f.history_status === "new" ? " · new since last run" : (f.first_seen ? " · open since " + f.first_seen.slice(0, 10) : "")) })
+      ]),
       el("td", null, [el("div", { text: accountLabel(f.account_id) }), el("div", { "class": "muted mono", text: f.account_id })]),
       el("td", null, [el("span", { "class": "env env-" + f.environment, text: f.environment })]),
       el("td", { text: f.region }),
