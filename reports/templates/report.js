@@ -244,8 +244,15 @@
     $("findings").scrollIntoView({ behavior: "auto", block: "start" });
   }
 
-  function setFilter(name, value) {
+  // A shortcut (severity card, matrix cell, link) starts a fresh view: no leftover search or selects.
+  function resetFilters() {
     Object.keys(selects).forEach(function (key) { selects[key].value = ""; });
+    $("search").value = "";
+    state.search = "";
+  }
+
+  function setFilter(name, value) {
+    resetFilters();
     if (selects[name]) { selects[name].value = value; }
     setIdFilter(null, "");
     showFindings();
@@ -271,9 +278,7 @@
   });
   $("sort").addEventListener("change", function (event) { state.sort = event.target.value; state.page = 0; applyFilters(); });
   $("clear-filters").addEventListener("click", function () {
-    Object.keys(selects).forEach(function (key) { selects[key].value = ""; });
-    $("search").value = "";
-    state.search = "";
+    resetFilters();
     setIdFilter(null, "");
     state.page = 0;
     applyFilters();
@@ -286,7 +291,7 @@
 
   function selectCell(cell) {
     var ids = cell.getAttribute("data-finding-ids").split(" ").filter(Boolean);
-    Object.keys(selects).forEach(function (key) { selects[key].value = ""; });
+    resetFilters();
     var target = cell.getAttribute("data-target");
     setIdFilter(ids, "Matrix: " + cell.getAttribute("data-source") + " → " + accountLabel(target) + " (" + target + ")");
     cell.classList.add("selected");

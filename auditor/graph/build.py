@@ -1,0 +1,459 @@
+"""Building the access graph of a snapshot: who is in what, who can assume what, who is admin of what.
+
+Nodes: the organisation, its root and OUs, accounts (with their environment), IAM users, groups and
+roles, account principals (``arn:aws:iam::A:root``), AWS service principals, federated providers,
+principals of accounts outside the snapshot, and ``"*"`` (anyone). Edges carry a ``kind`` and evidence:
+
+* contains / member-of: organisation structure, account -> principal, user -> group;
+* can-assume: trust policy AND the caller's identity permission AND the caller's SCPs (``evaluate.can``);
+* is-admin-of: effective ``*`` on ``*`` (after boundaries and SCP denies), or ``iam:*`` on ``*``;
+* can-escalate-to: privilege-escalation techniques (``auditor.iam.escalation``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import cast
+
+import networkx as nx
+
+from auditor.graph.questions import (
+    CAN_ASSUME,
+    CAN_ESCALATE_TO,
+    CONTAINS,
+    IS_ADMIN_OF,
+    MEMBER_OF,
+    PATH_KINDS,
+    AccessGraph,
+    AdminGrant,
+    AssumeEdge,
+)
+from auditor.iam import actions as catalogue
+from auditor.iam.escalation import escalation_edges
+from auditor.iam.evaluate import (
+    Decision,
+    Evaluator,
+    GrantEvidence,
+    PrincipalPolicies,
+    PrincipalType,
+    StatementRef,
+    can,
+)
+from auditor.iam.policy import Statement, arn_account
+from auditor.model import Snapshot
+
+ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
+
+# Representative actions an effective administrator must be able to perform on "*". Guardrail targets
+# (cloudtrail:StopLogging, organizations:LeaveOrganization...) are left out on purpose: an admin whose SCPs
+# deny those is still an admin.
+FULL_ADMIN_PROBES = (
+    "iam:CreateRole",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:CreateUser",
+    "iam:CreateAccessKey",
+    "iam:CreatePolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PassRole",
+    "sts:AssumeRole",
+    "ec2:RunInstances",
+    "s3:GetObject",
+    "s3:PutBucketPolicy",
+    "kms:Decrypt",
+    "lambda:CreateFunction",
+)
+IAM_ADMIN_PROBES = (
+    "iam:*",
+    "iam:CreateUser",
+    "iam:AttachUserPolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+)
+# Services whose full control over every resource is administrative over the account.
+ADMIN_EDGE_SERVICES = frozenset({"iam"})
+WRITE_LEVELS = frozenset({"Write", "Permissions management"})
+
+
+def build_access_graph(
+    snapshot: Snapshot,
+    environments: Mapping[str, str],
+    *,
+    assume_mfa: bool | None = None,
+    escalation: bool = True,
+) -> AccessGraph:
+    """Build the graph; ``environments`` maps account id -> prod | non-prod | sandbox | security | unknown.
+
+    ``assume_mfa``: what to assume about aws:MultiFactorAuthPresent for users with an MFA device
+    (None: undecided, which makes MFA-gated access conditional).
+    """
+    builder = _Builder(snapshot, environments, Evaluator(snapshot, assume_mfa=assume_mfa))
+    builder.structure()
+    builder.admins()
+    builder.trusts()
+    if escalation:
+        builder.escalations()
+    return builder.result
+
+
+@dataclass
+class _Candidate:
+    principal: PrincipalPolicies
+    statements: tuple[Statement, ...] | None  # identity allows covering sts:AssumeRole*; None: no prefilter
+
+
+class _Builder:
+    def __init__(self, snapshot: Snapshot, environments: Mapping[str, str], evaluator: Evaluator) -> None:
+        self.snapshot = snapshot
+        self.evaluator = evaluator
+        org = snapshot.organization
+        internal = frozenset(a.id for a in org.accounts) if org else frozenset(a.account_id for a in snapshot.accounts)
+        self.graph = nx.MultiDiGraph()
+        self.result = AccessGraph(
+            graph=self.graph,
+            environments=dict(environments),
+            internal_accounts=internal,
+            events=evaluator.events,
+        )
+        self.principals: list[PrincipalPolicies] = []
+        self.admin_arns: set[str] = set()
+
+    # --- nodes -----------------------------------------------------------------------------------
+    def _account_node(self, account_id: str, **attrs: object) -> str:
+        if account_id not in self.graph:
+            internal = account_id in self.result.internal_accounts
+            self.graph.add_node(
+                account_id,
+                kind="account",
+                account_id=account_id,
+                environment=self.result.environment_of(account_id),
+                in_organization=internal,
+                audited=False,
+                name="",
+            )
+        self.graph.nodes[account_id].update(attrs)
+        return account_id
+
+    def _source_node(self, source: str, source_type: str, account_id: str | None) -> str:
+        if source in self.graph:
+            return source
+        kind = {"account": "account-principal", "anyone": "anyone"}.get(source_type, source_type)
+        audited = False
+        if source_type == "account" and account_id:
+            acct = self.snapshot.account(account_id)
+            audited = bool(acct and acct.audited and acct.iam is not None)
+        self.graph.add_node(source, kind=kind, account_id=account_id, in_snapshot=False, audited=audited)
+        if account_id:
+            self._account_node(account_id)
+            self.graph.add_edge(account_id, source, key=CONTAINS, kind=CONTAINS)
+        return source
+
+    def _edge(self, u: str, v: str, kind: str, key: str, conditional: bool, evidence: object) -> None:
+        self.graph.add_edge(u, v, key=key, kind=kind, conditional=conditional, evidence=evidence)
+
+    def structure(self) -> None:
+        org = self.snapshot.organization
+        if org is not None:
+            self.graph.add_node(org.id, kind="organization", arn=org.arn, account_id=org.management_account_id)
+            self.graph.add_node(org.root_id, kind="root", name="Root")
+            self.graph.add_edge(org.id, org.root_id, key=CONTAINS, kind=CONTAINS)
+            for ou in org.organizational_units:
+                self.graph.add_node(ou.id, kind="ou", name=ou.name, arn=ou.arn)
+            for ou in org.organizational_units:
+                self.graph.add_edge(ou.parent_id, ou.id, key=CONTAINS, kind=CONTAINS)
+            for member in org.accounts:
+                self._account_node(member.id, name=member.name, is_management=member.id == org.management_account_id)
+                self.graph.add_edge(member.parent_id or org.root_id, member.id, key=CONTAINS, kind=CONTAINS)
+        for account in self.snapshot.accounts:
+            self._account_node(
+                account.account_id,
+                audited=account.audited and account.iam is not None,
+                name=account.name or self.graph.nodes.get(account.account_id, {}).get("name", ""),
+            )
+            if account.iam is None:
+                continue
+            acct = account.account_id
+            for group in account.iam.groups:
+                self.graph.add_node(group.arn, kind="group", account_id=acct, name=group.name, in_snapshot=True)
+                self.graph.add_edge(acct, group.arn, key=CONTAINS, kind=CONTAINS)
+            for user in account.iam.users:
+                self.graph.add_node(user.arn, kind="user", account_id=acct, name=user.name, in_snapshot=True)
+                self.graph.add_edge(acct, user.arn, key=CONTAINS, kind=CONTAINS)
+                for group_name in user.group_names:
+                    group_arn = f"arn:aws:iam::{acct}:group/{group_name}"
+                    match = next((g.arn for g in account.iam.groups if g.name == group_name), group_arn)
+                    if match in self.graph:
+                        self.graph.add_edge(user.arn, match, key=MEMBER_OF, kind=MEMBER_OF)
+            for role in account.iam.roles:
+                self.graph.add_node(role.arn, kind="role", account_id=acct, name=role.name, in_snapshot=True)
+                self.graph.add_edge(acct, role.arn, key=CONTAINS, kind=CONTAINS)
+            for arn in [*(u.arn for u in account.iam.users), *(r.arn for r in account.iam.roles)]:
+                principal = self.evaluator.principal(arn)
+                if principal is not None:
+                    self.principals.append(principal)
+                    self.graph.nodes[arn]["write"] = _has_write(principal)
+
+    # --- admins ----------------------------------------------------------------------------------
+    def admins(self) -> None:
+        groups = [self.evaluator.principal(arn) for arn in self.evaluator.groups]
+        for principal in [*self.principals, *(g for g in groups if g is not None)]:
+            for grant in admin_grants_of(self.evaluator, principal):
+                # a user admin only through its groups is reported on the group; the edge still exists
+                if not all(e.policy_kind.startswith("group-") for e in grant.evidence) or principal.type == "group":
+                    self.result._admin_grants.append(grant)
+                if grant.level == "full-admin" or set(grant.services) & ADMIN_EDGE_SERVICES:
+                    self.admin_arns.add(grant.principal_arn)
+                    self._edge(
+                        grant.principal_arn,
+                        grant.account_id,
+                        IS_ADMIN_OF,
+                        f"{IS_ADMIN_OF}:{grant.level}",
+                        grant.conditional,
+                        grant,
+                    )
+
+    # --- trusts ----------------------------------------------------------------------------------
+    def _candidates(self) -> tuple[dict[str, list[_Candidate]], list[_Candidate]]:
+        by_account: dict[str, list[_Candidate]] = defaultdict(list)
+        everyone: list[_Candidate] = []
+        for principal in self.principals:
+            statements = tuple(
+                st
+                for policy in principal.identity
+                for st in policy.allows()
+                if any(st.matches_action(a) for a in ASSUME_ACTIONS)
+            )
+            if statements:
+                candidate = _Candidate(principal, statements)
+                by_account[principal.account_id or ""].append(candidate)
+                everyone.append(candidate)
+        return by_account, everyone
+
+    def trusts(self) -> None:
+        by_account, everyone = self._candidates()
+        for role_arn, (role_account, _role) in sorted(self.evaluator.roles.items()):
+            trust = self.evaluator.trust_policy(role_arn)
+            if trust is None:
+                continue
+            role_ref = self.evaluator.resource(role_arn)
+            seen: dict[str, AssumeEdge] = {}
+            for st in trust.allows():
+                action = next((a for a in ASSUME_ACTIONS if st.matches_action(a)), None)
+                if action is None:
+                    continue
+                entries = st.principals or ({"AWS": ("*",)} if st.not_principals is not None else {})
+                for kind, values in entries.items():
+                    for value in values:
+                        for source_type, source, source_account, concrete in self._sources(
+                            kind, value, role_account, by_account, everyone
+                        ):
+                            if source == role_arn:
+                                continue
+                            if concrete is not None:
+                                if concrete.statements is not None and not any(
+                                    s.matches_resource(role_arn) for s in concrete.statements
+                                ):
+                                    continue
+                                principal = concrete.principal
+                            else:
+                                principal = self.evaluator.outsider(source, _principal_type(source_type))
+                            decision = can(
+                                principal,
+                                action,
+                                role_ref,
+                                self.evaluator.request_context(principal, role_account),
+                            )
+                            if not decision.allowed:
+                                continue
+                            edge = self._assume_edge(
+                                source, source_type, source_account, role_arn, role_account, st, decision
+                            )
+                            best = seen.get(source)
+                            if best is None or (best.conditional and not edge.conditional):
+                                seen[source] = edge
+            for source, edge in seen.items():
+                if source not in self.graph:
+                    self._source_node(source, edge.source_type, edge.source_account_id)
+                self.result._assume_edges.append(edge)
+                self._edge(source, role_arn, CAN_ASSUME, CAN_ASSUME, edge.conditional, edge)
+
+    def _sources(
+        self,
+        kind: str,
+        value: str,
+        role_account: str,
+        by_account: Mapping[str, list[_Candidate]],
+        everyone: list[_Candidate],
+    ) -> list[tuple[str, str, str | None, _Candidate | None]]:
+        """(source type, id, account, concrete candidate or None) named by one principal value."""
+        if kind == "Service":
+            return [("service", value, None, None)]
+        if kind == "Federated":
+            return [("federated", value, None, None)]
+        if kind != "AWS":
+            return []
+        if value == "*":
+            return [
+                ("anyone", "*", None, None),
+                *((c.principal.type, c.principal.arn, c.principal.account_id, c) for c in everyone),
+            ]
+        account = arn_account(value)
+        if value.endswith(":root") and account:
+            return [
+                ("account", value, account, None),
+                *((c.principal.type, c.principal.arn, account, c) for c in by_account.get(account, [])),
+            ]
+        known = self.evaluator.principal(value)
+        if known is not None and known.type in ("user", "role"):
+            # named directly: a same-account trust may suffice without any identity allow
+            return [(known.type, value, known.account_id, _Candidate(known, None))]
+        if ":assumed-role/" in value or ":role/" in value:
+            return [("role", value, account, None)]
+        if ":user/" in value:
+            return [("user", value, account, None)]
+        return [("account", value, account, None)]
+
+    def _assume_edge(
+        self,
+        source: str,
+        source_type: str,
+        source_account: str | None,
+        role_arn: str,
+        role_account: str,
+        trust_statement: Statement,
+        decision: Decision,
+    ) -> AssumeEdge:
+        identity = decision.identity_statements()
+        trust = decision.resource_statements()
+        internal = source_account is not None and source_account in self.result.internal_accounts
+        return AssumeEdge(
+            source=source,
+            source_type=source_type,
+            source_account_id=source_account,
+            target_role_arn=role_arn,
+            target_account_id=role_account,
+            trust_statement=trust[0].statement if trust else trust_statement.raw,
+            identity_statement=identity[0].statement if identity else None,
+            in_organization=internal,
+            conditional=decision.conditional,
+            undecided_conditions=decision.undecided_conditions,
+            decided_conditions=decision.decided_conditions,
+        )
+
+    # --- escalation -----------------------------------------------------------------------------
+    def escalations(self) -> None:
+        """Add escalation edges whose target leads to admin, iterating until no new target becomes useful.
+
+        An edge to a target that reaches no admin (e.g. CreateAccessKey for a read-only user) adds nothing
+        to any path, so such targets are not even evaluated; chains (A -> B -> admin) are found because
+        each round asks only about the targets that became useful in the previous one.
+        """
+        accounts = {n for n, d in self.graph.nodes(data=True) if d.get("kind") == "account"}
+        asked: set[str] = set()
+        while True:
+            useful = (self._reaches_admin() | accounts) - asked
+            if not useful:
+                break
+            asked |= useful
+            edges = escalation_edges(self.evaluator, self.admin_arns, self.principals, useful.__contains__)
+            for edge in edges:
+                self._account_node(edge.account_id)
+                self.result._escalation_edges.append(edge)
+                self._edge(
+                    edge.source,
+                    edge.target,
+                    CAN_ESCALATE_TO,
+                    f"{CAN_ESCALATE_TO}:{edge.technique_id}",
+                    edge.conditional,
+                    edge,
+                )
+            if not edges:
+                break
+
+    def _reaches_admin(self) -> set[str]:
+        seen: set[str] = set()
+        stack = [n for n, d in self.graph.nodes(data=True) if d.get("kind") == "account"]
+        while stack:
+            node = stack.pop()
+            for u, _, data in self.graph.in_edges(node, data=True):
+                if data.get("kind") in PATH_KINDS and u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        return seen
+
+
+def _principal_type(source_type: str) -> PrincipalType:
+    return cast(PrincipalType, source_type)  # the AssumeEdge vocabulary is the evaluator's for outsiders
+
+
+def _evidence(refs: tuple[StatementRef, ...]) -> tuple[GrantEvidence, ...]:
+    return tuple(GrantEvidence.of(r) for r in refs)
+
+
+def _has_write(principal: PrincipalPolicies) -> bool:
+    """Any allow statement covering a Write or Permissions-management action (catalogue levels)."""
+    for policy in principal.identity:
+        for st in policy.allows():
+            if st.not_actions:
+                return True
+            if any(catalogue.pattern_access_levels(p) & WRITE_LEVELS for p in st.actions):
+                return True
+    return False
+
+
+def admin_grants_of(evaluator: Evaluator, principal: PrincipalPolicies) -> list[AdminGrant]:
+    """Full-admin, or service-admin per service (``svc:*`` on ``*``), effective after denies/boundary/SCPs."""
+    if principal.account_id is None:
+        return []
+    ctx = evaluator.request_context(principal, principal.account_id)
+    full_statements = [
+        st
+        for policy in principal.identity
+        for st in policy.allows()
+        if (
+            st.grants_all_actions() or (st.not_actions and not any(not st.matches_action(a) for a in FULL_ADMIN_PROBES))
+        )
+        and st.matches_resource("*")
+    ]
+    grants: list[AdminGrant] = []
+    if full_statements:
+        decisions = [can(principal, probe, "*", ctx) for probe in FULL_ADMIN_PROBES]
+        if all(d.allowed for d in decisions):
+            grants.append(_grant(principal, "full-admin", (), decisions))
+            return grants
+    services = sorted(
+        {
+            p.split(":", 1)[0].lower()
+            for policy in principal.identity
+            for st in policy.allows()
+            for p in st.actions
+            if p.endswith(":*") and ":" in p and "*" not in p.split(":", 1)[0] and st.matches_resource("*")
+        }
+    )
+    for service in services:
+        probes = IAM_ADMIN_PROBES if service == "iam" else (f"{service}:*",)
+        decisions = [can(principal, probe, "*", ctx) for probe in probes]
+        if all(d.allowed for d in decisions):
+            grants.append(_grant(principal, "service-admin", (service,), decisions))
+    return grants
+
+
+def _grant(
+    principal: PrincipalPolicies, level: str, services: tuple[str, ...], decisions: list[Decision]
+) -> AdminGrant:
+    refs = tuple(dict.fromkeys(r for d in decisions for r in d.identity_statements()))
+    undecided = tuple(dict.fromkeys(k for d in decisions for k in d.undecided_conditions))
+    return AdminGrant(
+        principal_arn=principal.arn,
+        principal_type=principal.type,
+        account_id=principal.account_id or "",
+        level=level,
+        services=services,
+        evidence=_evidence(refs),
+        conditional=any(d.conditional for d in decisions),
+        undecided_conditions=undecided,
+    )

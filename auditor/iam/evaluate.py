@@ -1,0 +1,898 @@
+"""Effective permissions: ``can(principal, action, resource, context) -> Decision``.
+
+Follows AWS's documented policy evaluation logic:
+
+1. an explicit Deny in any applicable policy (identity, permission boundary, SCP, RCP, resource) wins;
+2. SCPs: every level from the root through each OU to the account must allow (the management account
+   and service-linked roles are not affected); RCPs likewise for resources of supported services;
+3. a permission boundary intersects the identity-based allow;
+4. same account: identity allow OR a resource policy naming the principal (role trust policies and KMS key
+   policies are always required); cross-account: identity allow AND resource policy allow.
+
+Conditions are three-valued (see ``conditions``); anything undecided makes the allow *conditional*.
+``Evaluator`` indexes a ``Snapshot`` (parsed policies, SCP chains, condition facts) so the graph and
+rules can ask ``evaluator.can(principal_arn, action, resource_arn)``. Problems with the input (policies
+that do not parse, unknown actions, missing managed policies) are recorded as ``EvaluationEvent``s.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from auditor.iam import actions as catalogue
+from auditor.iam.conditions import (
+    ConditionContext,
+    ConditionOutcome,
+    Opaque,
+    Tri,
+    evaluate_conditions,
+    tri_all,
+)
+from auditor.iam.policy import Policy, PolicyParseError, PolicySource, Statement, arn_account, parse_policy
+from auditor.model import IamGroup, IamRole, IamUser, Resource, Snapshot
+
+PrincipalType = Literal["user", "role", "group", "account", "service", "federated", "anyone"]
+
+# Services whose resources RCPs govern (AWS, 2025).
+RCP_SERVICES = frozenset({"s3", "sts", "sqs", "secretsmanager", "kms", "ecr", "logs", "dynamodb", "cognito-identity"})
+# Resource types whose resource policy is required even within the account.
+POLICY_REQUIRED_TYPES = frozenset({"iam:role", "kms:key"})
+
+# Documents of AWS managed policies used when a snapshot lacks them (recorded as an assumption).
+KNOWN_AWS_MANAGED: dict[str, dict[str, Any]] = {
+    "arn:aws:iam::aws:policy/AdministratorAccess": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    },
+    "arn:aws:iam::aws:policy/IAMFullAccess": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "iam:*",
+                    "organizations:DescribeAccount",
+                    "organizations:DescribeOrganization",
+                    "organizations:DescribeOrganizationalUnit",
+                    "organizations:DescribePolicy",
+                    "organizations:ListChildren",
+                    "organizations:ListParents",
+                    "organizations:ListPoliciesForTarget",
+                    "organizations:ListRoots",
+                    "organizations:ListPolicies",
+                    "organizations:ListTargetsForPolicy",
+                ],
+                "Resource": "*",
+            }
+        ],
+    },
+    "arn:aws:iam::aws:policy/PowerUserAccess": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "iam:CreateServiceLinkedRole",
+                    "iam:DeleteServiceLinkedRole",
+                    "iam:ListRoles",
+                    "organizations:DescribeOrganization",
+                    "account:ListRegions",
+                    "account:GetAccountInformation",
+                ],
+                "Resource": "*",
+            },
+        ],
+    },
+}
+FULL_AWS_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """A statement as evidence: the policy's name or ARN, how it applies, and the raw statement."""
+
+    policy: str
+    policy_kind: str
+    statement: dict[str, Any] = field(hash=False)
+    effect: str = "Allow"
+    owner_arn: str | None = None
+
+    @classmethod
+    def of(cls, policy: Policy, statement: Statement) -> StatementRef:
+        return cls(
+            policy=policy.source.label,
+            policy_kind=policy.source.kind,
+            statement=statement.raw,
+            effect=statement.effect,
+            owner_arn=policy.source.owner_arn,
+        )
+
+
+@dataclass(frozen=True)
+class GrantEvidence:
+    """A granting statement as rules show it (re-exported by ``auditor.graph``)."""
+
+    policy: str  # name (inline) or ARN (managed)
+    policy_kind: str  # inline | managed | aws-managed | group-inline | group-managed
+    statement: dict[str, Any] = field(hash=False)
+
+    @classmethod
+    def of(cls, ref: StatementRef) -> GrantEvidence:
+        return cls(ref.policy, ref.policy_kind, ref.statement)
+
+
+IDENTITY_KINDS = frozenset({"inline", "managed", "aws-managed", "group-inline", "group-managed"})
+RESOURCE_KINDS = frozenset({"trust", "resource"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    conditional: bool  # allowed only under undecided conditions
+    # allowed | explicit-deny | scp | rcp | permission-boundary | no-identity-allow | no-resource-allow
+    reason: str
+    allowed_by: tuple[StatementRef, ...] = ()
+    denied_by: tuple[StatementRef, ...] = ()
+    undecided_conditions: tuple[str, ...] = ()
+    decided_conditions: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def tri(self) -> Tri:
+        return Tri.NO if not self.allowed else Tri.MAYBE if self.conditional else Tri.YES
+
+    def identity_statements(self) -> tuple[StatementRef, ...]:
+        return tuple(r for r in self.allowed_by if r.policy_kind in IDENTITY_KINDS)
+
+    def resource_statements(self) -> tuple[StatementRef, ...]:
+        return tuple(r for r in self.allowed_by if r.policy_kind in RESOURCE_KINDS)
+
+
+@dataclass(frozen=True)
+class EvaluationEvent:
+    """Something about the input that limits confidence: recorded, reported as coverage, never fatal."""
+
+    kind: str  # parse-error | unknown-action | missing-policy | assumption
+    account_id: str | None
+    subject: str  # policy name/ARN or principal ARN
+    message: str
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrincipalPolicies:
+    """A caller with every policy that applies to it (user: own + its groups'; role: own)."""
+
+    arn: str
+    type: PrincipalType
+    account_id: str | None
+    identity: tuple[Policy, ...] = ()
+    boundary: Policy | None = None
+    identity_known: bool = True  # False for outsiders whose identity policies we cannot see
+    service_linked: bool = False
+    name: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    _by_action: dict[tuple[bool, str], _Matches] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _caller: dict[tuple[str, tuple[bool, ...], RequestContext | None, bool], _CallerSide] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def match_kind(self) -> str:
+        return {"service": "Service", "federated": "Federated"}.get(self.type, "AWS")
+
+    def identity_for(self, action: str) -> _Matches:
+        """Identity-policy statements (allow and deny) whose Action/NotAction covers ``action`` (cached)."""
+        return _cached(self._by_action, (False, action), self.identity)
+
+    def boundary_for(self, action: str) -> _Matches:
+        return _cached(self._by_action, (True, action), (self.boundary,) if self.boundary else ())
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    arn: str
+    account_id: str | None = None
+    policy: Policy | None = None
+    policy_required: bool = False  # role trust policies, KMS key policies
+
+    @property
+    def owner_account(self) -> str | None:
+        return self.account_id or arn_account(self.arn)
+
+
+@dataclass(frozen=True)
+class PolicyLevel:
+    """The SCPs (or RCPs) attached to one target: the root, an OU or the account."""
+
+    target_id: str
+    policies: tuple[Policy, ...]
+    assumed_default: bool = False  # nothing collected for this level: FullAWSAccess assumed
+    _by_action: dict[tuple[bool, str], _Matches] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def for_action(self, action: str) -> _Matches:
+        return _cached(self._by_action, (False, action), self.policies)
+
+
+_Matches = tuple[tuple[Policy, Statement], ...]
+
+
+def _cached(cache: dict[tuple[bool, str], _Matches], key: tuple[bool, str], policies: Iterable[Policy]) -> _Matches:
+    hit = cache.get(key)
+    if hit is None:
+        action = key[1]
+        hit = cache[key] = tuple((p, st) for p in policies for st in p.statements if st.matches_action(action))
+    return hit
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: the evaluator caches one per caller and account
+class RequestContext:
+    conditions: ConditionContext = field(default_factory=ConditionContext)
+    scp_levels: tuple[PolicyLevel, ...] | None = None  # None: the caller is not governed by SCPs
+    rcp_levels: tuple[PolicyLevel, ...] | None = None  # None: the resource is not governed by RCPs
+
+
+# --- the evaluation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Part:
+    """The best outcome among the statements of one component (an SCP level, the identity policies...)."""
+
+    tri: Tri = Tri.NO
+    matched: list[tuple[Policy, Statement]] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+
+    def offer(self, outcome: ConditionOutcome, policy: Policy, statement: Statement) -> None:
+        if outcome.result > self.tri:
+            self.tri, self.matched, self.undecided = outcome.result, [], []
+        if outcome.result == self.tri and outcome.result != Tri.NO:
+            self.matched.append((policy, statement))
+            self.undecided.extend(outcome.undecided)
+
+    @property
+    def refs(self) -> list[StatementRef]:
+        return [StatementRef.of(p, s) for p, s in self.matched]
+
+
+class _Trail:
+    def __init__(self) -> None:
+        self.decided: list[str] = []
+        self.assumptions: list[str] = []
+
+    def note(self, outcome: ConditionOutcome) -> None:
+        self.decided.extend(outcome.decided)
+        self.assumptions.extend(outcome.assumptions)
+
+
+def _outcome(statement: Statement, ctx: ConditionContext) -> ConditionOutcome:
+    """Conditions of a statement; symbolic policy variables it matched through make it undecided."""
+    outcome = evaluate_conditions(statement.conditions, ctx, statement.effect)
+    if not statement.symbolic_variables or outcome.result == Tri.NO:
+        return outcome
+    symbols = tuple(f"${{{v}}}" for v in statement.symbolic_variables)
+    return ConditionOutcome(Tri.MAYBE, outcome.decided, outcome.undecided + symbols, outcome.assumptions)
+
+
+def _best_allow(
+    matches: Iterable[tuple[Policy, Statement]],
+    arn: str,
+    principal: PrincipalPolicies | None,
+    ctx: ConditionContext,
+    trail: _Trail,
+) -> _Part:
+    part = _Part()
+    for policy, st in matches:
+        if not st.is_allow or not st.matches_resource(arn):
+            continue
+        if principal is not None and _principal_of(st, principal) is None:
+            continue
+        outcome = _outcome(st, ctx)
+        trail.note(outcome)
+        part.offer(outcome, policy, st)
+    return part
+
+
+def _principal_of(statement: Statement, principal: PrincipalPolicies) -> str | None:
+    return statement.principal_match(principal.match_kind, principal.arn, principal.account_id)
+
+
+def _resource_matches(policy: Policy | None, action: str) -> _Matches:
+    if policy is None:
+        return ()
+    return tuple((policy, st) for st in policy.for_action(action))
+
+
+@dataclass
+class _CallerSide:
+    """The caller's half of an evaluation (identity, boundary, SCPs), reusable across resources."""
+
+    deny: _Part
+    blocked: tuple[str, str] | None  # (reason, note) when an SCP level has no allow
+    guard_parts: list[_Part]
+    ident: _Part
+    boundary: _Part | None
+    decided: list[str]
+    assumptions: list[str]
+
+
+def _caller_side(
+    principal: PrincipalPolicies,
+    action: str,
+    arn: str,
+    cond: ConditionContext,
+    scp_levels: tuple[PolicyLevel, ...] | None,
+) -> _CallerSide:
+    trail = _Trail()
+    deny = _Part()
+    for matches in (
+        principal.identity_for(action),
+        principal.boundary_for(action),
+        *(level.for_action(action) for level in scp_levels or ()),
+    ):
+        for policy, st in matches:
+            if not st.is_allow and st.matches_resource(arn):
+                outcome = _outcome(st, cond)
+                trail.note(outcome)
+                deny.offer(outcome, policy, st)
+    blocked: tuple[str, str] | None = None
+    guard_parts: list[_Part] = []
+    for level in scp_levels or ():
+        part = _best_allow(level.for_action(action), arn, None, cond, trail)
+        if part.tri == Tri.NO:
+            blocked = ("scp", f"no SCP allow at {level.target_id}")
+            break
+        guard_parts.append(part)
+    if principal.identity_known:
+        ident = _best_allow(principal.identity_for(action), arn, None, cond, trail)
+    else:
+        ident = _Part(tri=Tri.YES)
+        trail.assumptions.append(f"identity policies of {principal.arn} not visible: assumed to allow")
+    boundary: _Part | None = None
+    if principal.boundary is not None:
+        boundary = _best_allow(principal.boundary_for(action), arn, None, cond, trail)
+    return _CallerSide(deny, blocked, guard_parts, ident, boundary, trail.decided, trail.assumptions)
+
+
+def _merge(a: _Part, b: _Part) -> _Part:
+    if a.tri != b.tri:
+        return a if a.tri > b.tri else b
+    return _Part(a.tri, a.matched + b.matched, a.undecided + b.undecided)
+
+
+def can(
+    principal: PrincipalPolicies,
+    action: str,
+    resource: ResourceRef | str,
+    context: RequestContext | None = None,
+) -> Decision:
+    """May ``principal`` perform ``action`` on ``resource``? (``"*"``: on every resource)"""
+    ctx = context or RequestContext()
+    res = resource if isinstance(resource, ResourceRef) else ResourceRef(arn=resource)
+    cond = ctx.conditions
+    res_account = res.owner_account
+    cross = principal.account_id is not None and res_account is not None and res_account != principal.account_id
+    service = action.split(":", 1)[0].lower()
+    scp_levels = ctx.scp_levels if not principal.service_linked else None
+    rcp_levels = ctx.rcp_levels if service in RCP_SERVICES else None
+
+    # the caller's half depends on the resource only through which statements' Resource matches it
+    caller_matches = (
+        principal.identity_for(action),
+        principal.boundary_for(action),
+        *(level.for_action(action) for level in scp_levels or ()),
+    )
+    mask = tuple(st.matches_resource(res.arn) for matches in caller_matches for _, st in matches)
+    conditional = any(
+        st.conditions or st.symbolic_variables
+        for st, hit in zip((st for m in caller_matches for _, st in m), mask, strict=True)
+        if hit
+    )
+    # without conditions in play the caller's half does not depend on the request context at all
+    key = (action, mask, ctx if conditional else None, scp_levels is None)
+    caller = principal._caller.get(key)
+    if caller is None:
+        caller = principal._caller[key] = _caller_side(principal, action, res.arn, cond, scp_levels)
+
+    trail = _Trail()
+    trail.assumptions.extend(cond.assumptions)
+    for levels, label in ((scp_levels, "SCP"), (rcp_levels, "RCP")):
+        for level in levels or ():
+            if level.assumed_default:
+                trail.assumptions.append(f"no {label} collected for {level.target_id}: default full access assumed")
+    trail.decided.extend(caller.decided)
+    trail.assumptions.extend(caller.assumptions)
+
+    # 1. explicit deny anywhere
+    resource_deny = _Part()
+    resource_matches = _resource_matches(res.policy, action)
+    rcp_matches = tuple(m for level in rcp_levels or () for m in level.for_action(action))
+    for policy, st in (*rcp_matches, *resource_matches):
+        if st.is_allow or not st.matches_resource(res.arn) or _principal_of(st, principal) is None:
+            continue
+        outcome = _outcome(st, cond)
+        trail.note(outcome)
+        resource_deny.offer(outcome, policy, st)
+    deny = _merge(caller.deny, resource_deny)
+    if deny.tri == Tri.YES:
+        return _decision(Tri.NO, "explicit-deny", [], trail, denied=deny.refs)
+
+    # 2. organisation guardrails: every level must allow
+    if caller.blocked is not None:
+        return _decision(Tri.NO, caller.blocked[0], [], trail, note=caller.blocked[1])
+    guard_parts = list(caller.guard_parts)
+    for level in rcp_levels or ():
+        part = _best_allow(level.for_action(action), res.arn, principal, cond, trail)
+        if part.tri == Tri.NO:
+            return _decision(Tri.NO, "rcp", [], trail, note=f"no RCP allow at {level.target_id}")
+        guard_parts.append(part)
+
+    # 3. identity policies, intersected with the permission boundary
+    ident, boundary = caller.ident, caller.boundary
+    ident_tri = min(ident.tri, boundary.tri) if boundary else ident.tri
+
+    # 4. resource-based policy
+    direct, account = _Part(), _Part()
+    for policy, st in resource_matches:
+        if not st.is_allow or not st.matches_resource(res.arn):
+            continue
+        match = _principal_of(st, principal)
+        if match is None:
+            continue
+        outcome = _outcome(st, cond)
+        trail.note(outcome)
+        (account if match == "account" else direct).offer(outcome, policy, st)
+
+    used: list[_Part] = []
+    if principal.type in ("service", "federated", "anyone"):
+        total = direct.tri
+        used = [direct]
+    elif cross:
+        if res.policy is None:
+            return _decision(Tri.NO, "no-resource-allow", [], trail, note="cross-account without resource policy")
+        res_tri = max(direct.tri, account.tri)
+        total = min(ident_tri, res_tri)
+        used = [ident, *([boundary] if boundary else []), direct if direct.tri >= account.tri else account]
+    else:
+        via_resource = direct.tri
+        if principal.type == "role" and boundary is not None:
+            via_resource = min(via_resource, boundary.tri)  # a role ARN in a resource policy stays bounded
+        via_identity = min(ident_tri, max(account.tri, direct.tri)) if res.policy_required else ident_tri
+        total = max(via_resource, via_identity)
+        if via_resource >= via_identity and via_resource > Tri.NO:
+            used = [direct]
+        else:
+            used = [ident, *([boundary] if boundary else [])]
+            if res.policy_required:
+                used.append(direct if direct.tri >= account.tri else account)
+    if total == Tri.NO:
+        if boundary is not None and ident.tri > Tri.NO and boundary.tri == Tri.NO and direct.tri == Tri.NO:
+            reason = "permission-boundary"
+        elif (res.policy_required and ident.tri > Tri.NO) or (cross and ident_tri > Tri.NO):
+            reason = "no-resource-allow"
+        else:
+            reason = "no-identity-allow"
+        return _decision(Tri.NO, reason, [], trail)
+    final = tri_all([total, *(p.tri for p in guard_parts), Tri.MAYBE if deny.tri == Tri.MAYBE else Tri.YES])
+    parts = [*used, *guard_parts, deny]
+    refs = [r for p in used for r in p.refs]
+    undecided = [k for p in parts if p.tri == Tri.MAYBE for k in p.undecided] if final == Tri.MAYBE else []
+    return _decision(final, "allowed", refs, trail, undecided=undecided)
+
+
+def _decision(
+    tri: Tri,
+    reason: str,
+    refs: list[StatementRef],
+    trail: _Trail,
+    *,
+    denied: list[StatementRef] | None = None,
+    undecided: list[str] | None = None,
+    note: str | None = None,
+) -> Decision:
+    assumptions = list(trail.assumptions)
+    if note:
+        assumptions.append(note)
+    return Decision(
+        allowed=tri != Tri.NO,
+        conditional=tri == Tri.MAYBE,
+        reason=reason,
+        allowed_by=tuple(dict.fromkeys(refs)) if tri != Tri.NO else (),
+        denied_by=tuple(denied or ()),
+        undecided_conditions=tuple(dict.fromkeys(undecided or ())),
+        decided_conditions=tuple(dict.fromkeys(trail.decided)),
+        assumptions=tuple(dict.fromkeys(assumptions)),
+    )
+
+
+# --- the snapshot index ---------------------------------------------------------------------------
+
+
+class Evaluator:
+    """Parsed policies, SCP/RCP chains and condition facts of one snapshot, built once, asked many times."""
+
+    def __init__(self, snapshot: Snapshot, *, assume_mfa: bool | None = None) -> None:
+        self.snapshot = snapshot
+        self.assume_mfa = assume_mfa
+        self.events: list[EvaluationEvent] = []
+        self._event_keys: set[tuple[str, str, str]] = set()
+        org = snapshot.organization
+        self.org_id = org.id if org else None
+        self.management_account_id = org.management_account_id if org else None
+        self.org_accounts: frozenset[str] = frozenset(a.id for a in org.accounts) if org else frozenset()
+        self.known_accounts: frozenset[str] = self.org_accounts | {a.account_id for a in snapshot.accounts}
+        self._managed: dict[str, tuple[dict[str, Any], bool, str]] = {}
+        self.users: dict[str, tuple[str, IamUser]] = {}
+        self.roles: dict[str, tuple[str, IamRole]] = {}
+        self.groups: dict[str, tuple[str, IamGroup]] = {}
+        self._group_by_name: dict[tuple[str, str], IamGroup] = {}
+        self.resources: dict[str, tuple[str, Resource]] = {}
+        self._mfa_active: dict[str, bool] = {}
+        self._password: dict[str, bool] = {}
+        self.account_users: dict[str, list[str]] = defaultdict(list)
+        self.account_roles: dict[str, list[str]] = defaultdict(list)
+        self.account_groups: dict[str, list[str]] = defaultdict(list)
+        self.account_resources: dict[str, list[str]] = defaultdict(list)
+        for account in snapshot.accounts:
+            for res in account.resources:
+                if res.arn not in self.resources:
+                    self.account_resources[account.account_id].append(res.arn)
+                self.resources[res.arn] = (account.account_id, res)
+            if account.iam is None:
+                continue
+            iam = account.iam
+            for mp in iam.policies:
+                self._managed.setdefault(mp.arn, (mp.document, mp.aws_managed, mp.name))
+            for user in iam.users:
+                self.users[user.arn] = (account.account_id, user)
+                self.account_users[account.account_id].append(user.arn)
+            for role in iam.roles:
+                self.roles[role.arn] = (account.account_id, role)
+                self.account_roles[account.account_id].append(role.arn)
+            for group in iam.groups:
+                self.groups[group.arn] = (account.account_id, group)
+                self.account_groups[account.account_id].append(group.arn)
+                self._group_by_name[(account.account_id, group.name)] = group
+            for row in iam.credential_report or ():
+                self._mfa_active[row.arn] = row.mfa_active
+                self._password[row.arn] = row.password_enabled
+        self._principals: dict[str, PrincipalPolicies] = {}
+        self._scp_levels: dict[str, tuple[PolicyLevel, ...] | None] = {}
+        self._rcp_levels: dict[str, tuple[PolicyLevel, ...] | None] = {}
+        self._org_paths: dict[str, str] = {}
+        self._scps: list[Policy] = []
+        self._rcps: list[Policy] = []
+        self._trust: dict[str, Policy | None] = {}
+        self._shared: dict[tuple[str, str], Policy | None] = {}
+        self._group_policies: dict[str, list[Policy]] = {}
+        self._contexts: dict[tuple[str, str, str | None], RequestContext] = {}
+        self._conditions: dict[tuple[str, str], ConditionContext] = {}
+        self._targets: dict[str, tuple[str, ...]] = {}
+        self._guardrails_collected = {"SERVICE_CONTROL_POLICY": False, "RESOURCE_CONTROL_POLICY": False}
+        if org is not None:
+            for op in org.policies:
+                if op.type not in self._guardrails_collected:
+                    continue
+                self._guardrails_collected[op.type] = True
+                kind = "scp" if op.type == "SERVICE_CONTROL_POLICY" else "rcp"
+                parsed = self.parse(op.document, PolicySource(op.name, kind, op.arn, None, self.management_account_id))
+                if parsed is not None:
+                    (self._scps if kind == "scp" else self._rcps).append(parsed)
+            self._targets = {op.arn: op.target_ids for op in org.policies}
+            for acct in org.accounts:
+                path = org.ou_path(acct.id)
+                self._org_paths[acct.id] = "/".join([org.id, org.root_id, *(ou.id for ou in path)]) + "/"
+            if not self._guardrails_collected["SERVICE_CONTROL_POLICY"]:
+                self.event(
+                    "assumption",
+                    self.management_account_id,
+                    org.id,
+                    "no SCPs in the snapshot: SCPs treated as not enabled (no restriction)",
+                )
+
+    # events ------------------------------------------------------------------------------
+    def event(self, kind: str, account_id: str | None, subject: str, message: str) -> None:
+        key = (kind, subject, message)
+        if key not in self._event_keys:
+            self._event_keys.add(key)
+            self.events.append(EvaluationEvent(kind, account_id, subject, message))
+
+    def parse(self, document: dict[str, Any] | str, source: PolicySource) -> Policy | None:
+        """Parse and record problems; a malformed policy becomes an event, never an exception."""
+        try:
+            policy = parse_policy(document, source)
+        except PolicyParseError as exc:
+            self.event("parse-error", source.account_id, source.label, exc.reason)
+            return None
+        for st in policy.statements:
+            for pattern in (*st.actions, *st.not_actions):
+                unknown = catalogue.classify(pattern)
+                if unknown is not None:
+                    self.event("unknown-action", source.account_id, source.label, unknown.message)
+        return policy
+
+    # principals ------------------------------------------------------------------------------
+    def _managed_policy(self, arn: str, kind_prefix: str, account_id: str, owner: str) -> Policy | None:
+        found = self._managed.get(arn)
+        if found is None and arn in KNOWN_AWS_MANAGED:
+            self.event("assumption", account_id, arn, "document not in snapshot; AWS's published document used")
+            found = (KNOWN_AWS_MANAGED[arn], True, arn.rsplit("/", 1)[-1])
+        if found is None:
+            self.event("missing-policy", account_id, arn, f"attached to {owner} but its document was not collected")
+            return None
+        document, aws_managed, name = found
+        if kind_prefix:
+            kind = f"{kind_prefix}-managed"
+        else:
+            kind = "aws-managed" if aws_managed or ":aws:policy/" in arn else "managed"
+        # parsed once and shared by every principal it is attached to (owner_arn stays None)
+        key = (arn, kind)
+        if key not in self._shared:
+            self._shared[key] = self.parse(document, PolicySource(name, kind, arn, None, arn_account(arn)))
+        return self._shared[key]
+
+    def _policies(
+        self, account_id: str, owner: str, inline: Iterable[Any], attached: Iterable[str], prefix: str = ""
+    ) -> list[Policy]:
+        out: list[Policy] = []
+        for ip in inline:
+            kind = f"{prefix}-inline" if prefix else "inline"
+            parsed = self.parse(ip.document, PolicySource(ip.name, kind, None, owner, account_id))
+            if parsed:
+                out.append(parsed)
+        for arn in attached:
+            parsed = self._managed_policy(arn, prefix, account_id, owner)
+            if parsed:
+                out.append(parsed)
+        return out
+
+    def _boundary(self, account_id: str, owner: str, arn: str | None) -> Policy | None:
+        if arn is None:
+            return None
+        found = self._managed_policy(arn, "", account_id, owner)
+        if found is None:
+            # an unknown boundary cannot be intersected: deny nothing extra, but say so
+            self.event("assumption", account_id, owner, f"permission boundary {arn} not collected: ignored")
+            return None
+        return Policy(PolicySource(found.source.name, "boundary", arn, owner, account_id), found.statements, found.raw)
+
+    def password_enabled(self, user_arn: str) -> bool | None:
+        """From the credential report; None when it was not collected."""
+        return self._password.get(user_arn)
+
+    def principal(self, arn: str) -> PrincipalPolicies | None:
+        """The user, role or group with its applicable policies (cached)."""
+        cached = self._principals.get(arn)
+        if cached is not None:
+            return cached
+        built: PrincipalPolicies | None = None
+        if arn in self.users:
+            account_id, user = self.users[arn]
+            policies = self._policies(account_id, arn, user.inline_policies, user.attached_policy_arns)
+            for group_name in user.group_names:
+                group = self._group_by_name.get((account_id, group_name))
+                if group is None:
+                    self.event("missing-policy", account_id, arn, f"group {group_name} not collected")
+                    continue
+                if group.arn not in self._group_policies:
+                    self._group_policies[group.arn] = self._policies(
+                        account_id, group.arn, group.inline_policies, group.attached_policy_arns, "group"
+                    )
+                policies += self._group_policies[group.arn]
+            built = PrincipalPolicies(
+                arn,
+                "user",
+                account_id,
+                tuple(policies),
+                self._boundary(account_id, arn, user.permission_boundary_arn),
+                name=user.name,
+                tags=user.tags,
+            )
+        elif arn in self.roles:
+            account_id, role = self.roles[arn]
+            policies = self._policies(account_id, arn, role.inline_policies, role.attached_policy_arns)
+            built = PrincipalPolicies(
+                arn,
+                "role",
+                account_id,
+                tuple(policies),
+                self._boundary(account_id, arn, role.permission_boundary_arn),
+                service_linked=role.path.startswith("/aws-service-role/"),
+                name=role.name,
+                tags=role.tags,
+            )
+        elif arn in self.groups:
+            account_id, group = self.groups[arn]
+            policies = self._policies(account_id, arn, group.inline_policies, group.attached_policy_arns, "group")
+            built = PrincipalPolicies(arn, "group", account_id, tuple(policies), name=group.name)
+        if built is not None:
+            self._principals[arn] = built
+        return built
+
+    def outsider(self, arn: str, type_: PrincipalType) -> PrincipalPolicies:
+        """A caller whose identity policies we cannot see: an account, a service, a provider, anyone."""
+        return PrincipalPolicies(
+            arn,
+            type_,
+            arn_account(arn) if type_ in ("account", "user", "role") else None,
+            identity_known=False,
+        )
+
+    # organisation guardrails --------------------------------------------------------------
+    def in_organization(self, account_id: str | None) -> bool:
+        return account_id is not None and account_id in self.org_accounts
+
+    def _levels(self, account_id: str, policies: list[Policy], kind: str) -> tuple[PolicyLevel, ...] | None:
+        org = self.snapshot.organization
+        if org is None or account_id not in self.org_accounts or account_id == self.management_account_id:
+            return None
+        if not policies:
+            return None
+        target_ids = [org.root_id, *(ou.id for ou in org.ou_path(account_id)), account_id]
+        levels: list[PolicyLevel] = []
+        for target in target_ids:
+            attached = tuple(p for p in policies if target in self._targets.get(p.source.arn or "", ()))
+            if attached:
+                levels.append(PolicyLevel(target, attached))
+            else:
+                default = parse_policy(FULL_AWS_ACCESS, PolicySource(f"default-{kind}", kind))
+                levels.append(PolicyLevel(target, (default,), assumed_default=True))
+        return tuple(levels)
+
+    def scp_levels(self, account_id: str | None) -> tuple[PolicyLevel, ...] | None:
+        if account_id is None:
+            return None
+        if account_id not in self._scp_levels:
+            self._scp_levels[account_id] = self._levels(account_id, self._scps, "scp")
+        return self._scp_levels[account_id]
+
+    def rcp_levels(self, account_id: str | None) -> tuple[PolicyLevel, ...] | None:
+        if account_id is None:
+            return None
+        if account_id not in self._rcp_levels:
+            self._rcp_levels[account_id] = self._levels(account_id, self._rcps, "rcp")
+        return self._rcp_levels[account_id]
+
+    # condition facts -------------------------------------------------------------------------
+    def condition_context(self, principal: PrincipalPolicies) -> ConditionContext:
+        key = (principal.arn, principal.type)
+        cached = self._conditions.get(key)
+        if cached is None:
+            cached = self._conditions[key] = self._condition_context(principal)
+        return cached
+
+    def _condition_context(self, principal: PrincipalPolicies) -> ConditionContext:
+        values: dict[str, tuple[str, ...] | Opaque] = {}
+        absent: set[str] = set()
+        assumptions: list[str] = []
+        acct = principal.account_id
+        outsider_ids = frozenset({self.org_id} if self.org_id else set())
+        if principal.type in ("user", "role", "account"):
+            values["aws:principalaccount"] = (acct,) if acct else Opaque()
+            values["aws:principalisawsservice"] = ("false",)
+            absent |= {"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:principalservicename"}
+            if self.in_organization(acct):
+                assert self.org_id is not None and acct is not None
+                values["aws:principalorgid"] = (self.org_id,)
+                values["aws:principalorgpaths"] = (self._org_paths[acct],)
+            elif self.org_id is not None:
+                values["aws:principalorgid"] = Opaque(outsider_ids)
+                values["aws:principalorgpaths"] = Opaque(outsider_ids)
+        if principal.type in ("user", "role"):
+            values["aws:principalarn"] = (principal.arn,)
+            values["aws:principaltype"] = ("User",) if principal.type == "user" else ("AssumedRole",)
+            for key, value in principal.tags.items():
+                values[f"aws:principaltag/{key.lower()}"] = (value,)
+            absent.add("aws:principaltag/*")
+        if principal.type == "user":
+            values["aws:username"] = (principal.name,)
+            mfa_device = self._mfa_active.get(principal.arn)
+            if mfa_device is False:
+                values["aws:multifactorauthpresent"] = ("false",)
+            elif self.assume_mfa is not None:
+                values["aws:multifactorauthpresent"] = ("true",) if self.assume_mfa else ("false",)
+                assumptions.append(f"aws:MultiFactorAuthPresent assumed {str(self.assume_mfa).lower()}")
+        elif principal.type == "role":
+            values["aws:multifactorauthpresent"] = ("false",)  # role sessions do not carry MFA
+        elif principal.type == "anyone":
+            excluded = frozenset(self.known_accounts)
+            values["aws:principalaccount"] = Opaque(excluded)
+            values["aws:principalarn"] = Opaque(
+                frozenset(f"arn:aws:iam::{a}:" for a in excluded) | frozenset(f"arn:aws:sts::{a}:" for a in excluded)
+            )
+            if self.org_id:
+                values["aws:principalorgid"] = Opaque(outsider_ids)
+                values["aws:principalorgpaths"] = Opaque(outsider_ids)
+        elif principal.type == "service":
+            values["aws:principalisawsservice"] = ("true",)
+            values["aws:principalservicename"] = (principal.arn,)
+            absent |= {
+                "aws:principalarn",
+                "aws:principalaccount",
+                "aws:principalorgid",
+                "aws:principalorgpaths",
+            }
+        return ConditionContext(values=values, absent=frozenset(absent), assumptions=tuple(assumptions))
+
+    def request_context(
+        self,
+        principal: PrincipalPolicies,
+        resource_account: str | None,
+        extra: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> RequestContext:
+        key = (principal.arn, principal.type, resource_account)
+        if not extra and key in self._contexts:
+            return self._contexts[key]
+        conditions = self.condition_context(principal)
+        if resource_account is not None:
+            resource_facts: dict[str, tuple[str, ...] | Opaque] = {"aws:resourceaccount": (resource_account,)}
+            if self.in_organization(resource_account) and self.org_id:
+                resource_facts["aws:resourceorgid"] = (self.org_id,)
+                resource_facts["aws:resourceorgpaths"] = (self._org_paths[resource_account],)
+            conditions = conditions.merged(resource_facts)
+        if extra:
+            conditions = conditions.merged(extra)
+        scp = self.scp_levels(principal.account_id) if principal.type in ("user", "role", "group") else None
+        context = RequestContext(conditions=conditions, scp_levels=scp, rcp_levels=self.rcp_levels(resource_account))
+        if not extra:
+            self._contexts[key] = context
+        return context
+
+    # resources ------------------------------------------------------------------------------------
+    def trust_policy(self, role_arn: str) -> Policy | None:
+        found = self.roles.get(role_arn)
+        if found is None:
+            return None
+        account_id, role = found
+        if role_arn not in self._trust:
+            self._trust[role_arn] = self.parse(
+                role.trust_policy,
+                PolicySource(f"{role.name} trust policy", "trust", role_arn, role_arn, account_id),
+            )
+        return self._trust[role_arn]
+
+    def resource(self, arn: str, action: str = "sts:AssumeRole") -> ResourceRef:
+        """The resource and its resource policy for ``action`` (a role's trust policy governs sts:*)."""
+        if arn in self.roles:
+            if not action.lower().startswith("sts:"):
+                return ResourceRef(arn, self.roles[arn][0])  # e.g. iam:PassRole: IAM has no resource policies
+            return ResourceRef(arn, self.roles[arn][0], self.trust_policy(arn), policy_required=True)
+        found = self.resources.get(arn)
+        if found is None and arn.startswith("arn:aws:s3:::") and "/" in arn:
+            found = self.resources.get(arn.split("/", 1)[0])  # an object is governed by its bucket's policy
+        if found is None:
+            return ResourceRef(arn, arn_account(arn))
+        account_id, res = found
+        policy = None
+        if res.policy is not None:
+            policy = self.parse(
+                res.policy,
+                PolicySource(f"{res.name or arn} resource policy", "resource", arn, arn, account_id),
+            )
+        return ResourceRef(arn, account_id, policy, policy_required=res.type in POLICY_REQUIRED_TYPES)
+
+    def can(
+        self,
+        principal: str | PrincipalPolicies,
+        action: str,
+        resource_arn: str = "*",
+        extra: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Decision:
+        """Convenience: evaluate by ARN against this snapshot's policies and guardrails."""
+        p = self.principal(principal) if isinstance(principal, str) else principal
+        if p is None:
+            raise KeyError(f"principal {principal} not in snapshot")
+        res = self.resource(resource_arn, action)
+        return can(p, action, res, self.request_context(p, res.owner_account, extra))

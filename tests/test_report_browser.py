@@ -1,0 +1,431 @@
+"""report.html in a real browser (Debian chromium driven by Playwright): it loads offline and cleanly,
+its search, filters, details, matrix and pager show the right findings, and hostile data stays text.
+
+Needs the apt package ``chromium`` (/usr/bin/chromium) and the pip package ``playwright``; the module
+is skipped with the reason when either is missing. Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from auditor.findings import SEVERITY_RANK, Finding
+from auditor.model import CoverageGap
+from auditor.report import render_html
+from auditor.result import AuditResult, MatrixCell
+from tests.report_helpers import (
+    PROD_APP,
+    PROD_DATA,
+    SANDBOX,
+    STAGING,
+    sample_result,
+    synthetic_result,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found: install the Debian package 'chromium' to run the browser tests",
+                allow_module_level=True)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="pip package 'playwright' not installed: needed to drive chromium")
+Browser = playwright_api.Browser
+Page = playwright_api.Page
+PlaywrightTimeoutError = playwright_api.TimeoutError
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 800}
+WAIT_MS = 3000  # the search box is debounced by 150 ms; everything else renders synchronously
+ACTION_MS = 5000
+SCREENSHOT_COPY = Path("/tmp/report-screenshot.png")
+
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = "\"'><img src=x onerror=\"window.__xss=2\">"
+XSS_BREAKOUT = "</script><script>window.__xss=3</script>"
+XSS_PAYLOADS = (XSS_SCRIPT, XSS_IMG, XSS_BREAKOUT)
+XSS = "".join(XSS_PAYLOADS)
+
+
+# --- results under test ---------------------------------------------------------------------------
+
+RESULT = sample_result()
+FINDINGS = RESULT.findings
+ACCOUNT_NAMES = {a.id: a.name for a in RESULT.accounts}
+
+
+def only(predicate: Callable[[Finding], bool]) -> Finding:
+    (finding,) = [f for f in FINDINGS if predicate(f)]
+    return finding
+
+
+def ids(predicate: Callable[[Finding], bool]) -> set[str]:
+    return {f.id for f in FINDINGS if predicate(f)}
+
+
+TWO_HOP = only(lambda f: f.rule_id == "ENV-001" and f.account_id == PROD_DATA)
+ALICE = only(lambda f: f.resource_arn.endswith(":user/alice"))
+BOB = only(lambda f: f.resource_arn.endswith(":user/bob"))
+VENDOR = only(lambda f: f.resource_arn.endswith(":role/vendor-access"))
+CI_DEPLOYER = only(lambda f: f.rule_id == "ENV-001" and f.account_id == PROD_APP)
+
+
+def matrix_result() -> AuditResult:
+    """The sample matrix plus one cell listing findings of three accounts, so the filter is by id."""
+    wide = MatrixCell("sandbox", PROD_APP, admin=2, write=1,
+                      finding_ids=(CI_DEPLOYER.id, ALICE.id, only(lambda f: f.rule_id == "TAG-001").id))
+    cells = (*(cell for cell in RESULT.matrix if cell.finding_ids), wide)
+    return replace(RESULT, matrix=cells)
+
+
+def xss_result() -> AuditResult:
+    """Every value an attacker can choose (names, tag values, messages, evidence, ARNs) is a payload."""
+    findings = tuple(
+        replace(f, message=f"{f.message} {XSS}", resource_arn=f.resource_arn + XSS,
+                path=tuple(hop + XSS for hop in f.path),
+                evidence={**f.evidence, "tags": {"Name": XSS, "Owner": XSS_IMG},
+                          "hops": [{**hop, "source": hop["source"] + XSS, "target": hop["target"] + XSS}
+                                   for hop in f.evidence.get("hops", [])]})
+        for f in FINDINGS
+    )
+    result = sample_result(
+        findings=findings,
+        account_names={PROD_APP: XSS, STAGING: XSS_BREAKOUT, SANDBOX: XSS_IMG, PROD_DATA: XSS_SCRIPT},
+        coverage=(CoverageGap(account_id=PROD_APP, service="iam", operation="ListRoles",
+                              error_code="AccessDenied", message=XSS),),
+    )
+    accounts = tuple(replace(a, environment_source=f"account tag Environment={XSS}") for a in result.accounts)
+    return replace(result, accounts=accounts)
+
+
+# --- browser plumbing -----------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedReport:
+    page: Page
+    url: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium per module; Playwright gives each launch a fresh, temporary user-data dir."""
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS, timeout=20_000)
+        yield launched
+        launched.close()
+
+
+class Tab:
+    """One page reused by every test of the module (a new renderer per test costs ~0.5 s)."""
+
+    def __init__(self, browser: Browser, bypass_csp: bool) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, bypass_csp=bypass_csp, service_workers="block")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(ACTION_MS)  # fail in seconds, not Playwright's 30 s
+        self.loaded = LoadedReport(self.page, "")
+        self.context.on("request", lambda request: self.loaded.requests.append(request.url))
+        self.page.on("console", lambda msg: self.loaded.console_errors.append(msg.text)
+                     if msg.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.loaded.page_errors.append(str(error)))
+        # Nothing may leave the machine even if the report tried: anything but file:// is aborted.
+        self.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                           else route.abort())
+
+    def load(self, report: Path) -> LoadedReport:
+        self.loaded = LoadedReport(self.page, report.as_uri())
+        self.page.goto(self.loaded.url, wait_until="load")
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.page.wait_for_function("() => document.getElementById('result-count').textContent !== ''",
+                                        timeout=WAIT_MS)
+        assert self.page.inner_text("#result-count"), (
+            f"the report's script did not run; console: {self.loaded.console_errors}, "
+            f"errors: {self.loaded.page_errors}")
+        return self.loaded
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser) -> Iterator[dict[bool, Tab]]:
+    """Tabs by ``bypass_csp``: the report as shipped, and with its CSP off to test escaping alone."""
+    opened: dict[bool, Tab] = {}
+    yield opened
+    for tab in opened.values():
+        tab.context.close()
+
+
+@pytest.fixture
+def open_report(browser: Browser, tabs: dict[bool, Tab], tmp_path: Path) -> Callable[..., LoadedReport]:
+    """Render a result to report.html and open it via file://, recording requests, console and errors."""
+
+    def load(result: AuditResult, *, bypass_csp: bool = False) -> LoadedReport:
+        report = tmp_path / "report.html"
+        report.write_text(render_html(result), encoding="utf-8")
+        if bypass_csp not in tabs or tabs[bypass_csp].page.is_closed():
+            tabs[bypass_csp] = Tab(browser, bypass_csp)
+        return tabs[bypass_csp].load(report)
+
+    return load
+
+
+def visible_ids(page: Page) -> list[str]:
+    """Ids of the finding rows on screen, top to bottom."""
+    return page.eval_on_selector_all(
+        "#findings-body tr.finding-row",
+        "rows => rows.filter(r => r.checkVisibility()).map(r => r.getAttribute('data-finding-id'))")
+
+
+def wait_for_rows(page: Page, expected: set[str]) -> None:
+    """Wait for the table to show exactly ``expected``, then assert it (a timeout shows the diff)."""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(
+            """expected => JSON.stringify(Array.from(
+                   document.querySelectorAll('#findings-body tr.finding-row'),
+                   r => r.getAttribute('data-finding-id')).sort()) === JSON.stringify(expected)""",
+            arg=sorted(expected), timeout=WAIT_MS)
+    assert sorted(visible_ids(page)) == sorted(expected)
+
+
+def assert_count(page: Page, shown: int, total: int = len(FINDINGS)) -> None:
+    text = page.inner_text("#result-count")
+    assert f"of {shown} findings" in text, text
+    assert ("filtered from" in text) == (shown != total), text
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# --- 1. a clean, offline load ---------------------------------------------------------------------
+
+
+def test_loads_offline_without_errors_most_severe_first(open_report: Callable[..., LoadedReport]) -> None:
+    loaded = open_report(RESULT)
+    page = loaded.page
+
+    assert loaded.console_errors == []
+    assert loaded.page_errors == []
+    assert loaded.requests == [loaded.url]
+    shown = visible_ids(page)
+    assert sorted(shown) == sorted(f.id for f in FINDINGS)
+    by_id = {f.id: f for f in FINDINGS}
+    ranks = [SEVERITY_RANK[by_id[i].severity] for i in shown]
+    assert ranks == sorted(ranks, reverse=True)
+    assert_count(page, len(FINDINGS))
+    assert page.inner_text("#page-info") == "Page 1 of 1"
+
+
+# --- 2. search, severity filter, clear ------------------------------------------------------------
+
+SEARCHES = (
+    ("alice", {ALICE.id}),                                  # resource ARN and message
+    ("ALICE", {ALICE.id}),                                  # case-insensitive
+    ("dev-sandbox", ids(lambda f: f.account_id == SANDBOX)),  # the account's name, not in any ARN
+    ("ci-deployer", {CI_DEPLOYER.id}),                      # a hop of the access path
+    ("staging vendor", {VENDOR.id}),                        # every term must match
+    ("no-such-principal", set()),
+)
+
+
+@pytest.mark.parametrize(("query", "expected"), SEARCHES, ids=[q for q, _ in SEARCHES])
+def test_search_shows_exactly_the_matching_findings(
+    open_report: Callable[..., LoadedReport], query: str, expected: set[str]
+) -> None:
+    page = open_report(RESULT).page
+
+    page.fill("#search", query)
+
+    wait_for_rows(page, expected)
+    assert_count(page, len(expected))
+    assert page.locator("#findings-body tr.no-results").count() == (0 if expected else 1)
+
+
+def test_severity_filter_combines_with_search_and_clear_restores(
+    open_report: Callable[..., LoadedReport],
+) -> None:
+    page = open_report(RESULT).page
+    high = ids(lambda f: f.severity == "high")
+    assert TWO_HOP.id in high  # its severity overrides the rule's critical
+
+    page.select_option("#filter-severity", "high")
+    wait_for_rows(page, high)
+    assert_count(page, len(high))
+
+    page.fill("#search", "dev-sandbox")
+    wait_for_rows(page, {BOB.id})
+
+    page.click("#clear-filters")
+    wait_for_rows(page, {f.id for f in FINDINGS})
+    assert_count(page, len(FINDINGS))
+    assert page.input_value("#search") == ""
+    for select in ("severity", "category", "account", "environment", "rule"):
+        assert page.input_value(f"#filter-{select}") == ""
+
+
+# --- 3. details of a finding with an access path --------------------------------------------------
+
+
+def test_details_show_every_hop_and_its_statement(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(RESULT).page
+    row = page.locator(f'tr.finding-row[data-finding-id="{TWO_HOP.id}"]')
+    details = page.locator(f'tr.details-row[data-details-for="{TWO_HOP.id}"]')
+    assert details.count() == 0
+
+    row.locator("button.toggle-details").click()
+
+    assert details.is_visible()
+    assert row.locator("button.toggle-details").get_attribute("aria-expanded") == "true"
+    assert details.locator("p.message").inner_text() == TWO_HOP.message
+    assert details.locator("ol.path > li").all_inner_texts() == list(TWO_HOP.path)
+    hops = TWO_HOP.evidence["hops"]
+    items = details.locator("ol.hops > li")
+    assert items.count() == len(hops) == 2
+    for n, hop in enumerate(hops):
+        item = items.nth(n)
+        assert item.locator("code").all_inner_texts() == [hop["source"], hop["target"]]
+        assert f"{hop['source']} → {hop['target']}" in item.inner_text()
+        assert item.locator(".hop-kind").inner_text() == hop["kind"]
+        assert json.loads(item.locator("pre.hop-evidence").inner_text()) == hop["evidence"]
+    assert json.loads(details.locator("pre.evidence").inner_text()) == TWO_HOP.evidence
+
+    row.locator("button.toggle-details").click()
+    assert details.count() == 0
+
+
+# --- 4. the isolation matrix filters the table ----------------------------------------------------
+
+MATRIX = matrix_result()
+CLICKABLE = [cell for cell in MATRIX.matrix if cell.finding_ids]
+
+
+@pytest.mark.parametrize("cell", CLICKABLE, ids=[f"{c.source_environment}->{c.target_account_id}" for c in CLICKABLE])
+def test_matrix_cell_filters_to_its_findings(open_report: Callable[..., LoadedReport], cell: MatrixCell) -> None:
+    page = open_report(MATRIX).page
+    node = page.locator(f'#matrix td[data-source="{cell.source_environment}"]'
+                        f'[data-target="{cell.target_account_id}"]')
+    assert node.get_attribute("data-finding-ids") == " ".join(cell.finding_ids)
+
+    for activate in ("click", "Enter"):
+        if activate == "click":
+            node.click()
+        else:
+            node.focus()
+            page.keyboard.press("Enter")
+
+        wait_for_rows(page, set(cell.finding_ids))
+        assert_count(page, len(cell.finding_ids))
+        assert page.is_visible("#id-filter")
+        assert f"({len(cell.finding_ids)})" in page.inner_text("#id-filter-label")
+        assert "selected" in (node.get_attribute("class") or "").split()
+
+        page.click("#clear-id-filter")
+        wait_for_rows(page, {f.id for f in FINDINGS})
+        assert page.is_hidden("#id-filter")
+
+
+def test_matrix_cell_ignores_a_leftover_search(open_report: Callable[..., LoadedReport]) -> None:
+    cell = next(c for c in MATRIX.matrix if c.finding_ids)
+    page = open_report(MATRIX).page
+    page.fill("#search", "no-such-text-anywhere")
+    wait_for_rows(page, set())
+    page.locator(f'#matrix td[data-source="{cell.source_environment}"][data-target="{cell.target_account_id}"]').click()
+    wait_for_rows(page, set(cell.finding_ids))
+    assert page.input_value("#search") == ""
+
+
+# --- pager ----------------------------------------------------------------------------------------
+
+
+def test_pager_walks_pages_of_one_hundred(open_report: Callable[..., LoadedReport]) -> None:
+    result = synthetic_result(250, n_accounts=20)
+    page = open_report(result).page
+    seen: list[str] = []
+
+    for expected_rows, info in ((100, "Page 1 of 3"), (100, "Page 2 of 3"), (50, "Page 3 of 3")):
+        assert page.inner_text("#page-info") == info
+        shown = visible_ids(page)
+        assert len(shown) == expected_rows
+        seen += shown
+        if info != "Page 3 of 3":
+            page.click("#page-next")
+    assert page.is_disabled("#page-next")
+    assert sorted(seen) == sorted(f.id for f in result.findings)
+
+    page.click("#page-first")
+    assert page.inner_text("#page-info") == "Page 1 of 3"
+    assert page.is_disabled("#page-prev")
+
+
+# --- 5. hostile data stays text -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
+def test_hostile_values_are_shown_as_text_and_never_run(
+    open_report: Callable[..., LoadedReport], bypass_csp: bool
+) -> None:
+    result = xss_result()
+    loaded = open_report(result, bypass_csp=bypass_csp)
+    page = loaded.page
+
+    for finding_id in visible_ids(page):
+        page.click(f'tr.finding-row[data-finding-id="{finding_id}"] button.toggle-details')
+    assert page.locator("#findings-body tr.details-row").count() == len(result.findings)
+    page.fill("#search", "<img src=x")
+    wait_for_rows(page, {f.id for f in result.findings})  # every message carries the payload
+    page.fill("#search", "window.__xss=3")
+    wait_for_rows(page, {f.id for f in result.findings})
+
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.evaluate("document.scripts.length") == 2  # the JSON data and the report's own script
+    text = page.inner_text("body")
+    for payload in XSS_PAYLOADS:
+        assert payload in text
+    shown = page.eval_on_selector_all("#findings-body tr.details-row", """rows => rows.map(r => ({
+        id: r.getAttribute('data-details-for'),
+        message: r.querySelector('p.message').textContent,
+        path: Array.from(r.querySelectorAll('ol.path > li'), li => li.textContent),
+        evidence: JSON.parse(r.querySelector('pre.evidence').textContent)}))""")
+    assert sorted(shown, key=lambda d: d["id"]) == sorted(
+        ({"id": f.id, "message": f.message, "path": list(f.path), "evidence": f.evidence} for f in result.findings),
+        key=lambda d: d["id"])
+    header = page.locator(f'#matrix thead th[data-account-id="{PROD_APP}"] .target-name')
+    assert header.inner_text() == XSS
+    cell = page.locator(f'#matrix td[data-target="{PROD_APP}"][data-finding-ids]').first
+    assert XSS in (cell.get_attribute("title") or "")
+    assert loaded.console_errors == []  # a CSP violation report here would mean markup got through
+    assert loaded.page_errors == []
+    assert loaded.requests == [loaded.url]
+
+
+# --- 6. a screenshot for people ---------------------------------------------------------------------
+
+
+def test_full_page_screenshot(open_report: Callable[..., LoadedReport], tmp_path: Path) -> None:
+    page = open_report(RESULT).page
+    page.click(f'tr.finding-row[data-finding-id="{TWO_HOP.id}"] button.toggle-details')
+    # Clicking scrolled the page; a full-page capture would then draw the sticky <thead>s of the
+    # tables above the scroll position at their bottom edge.
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = tmp_path / "report.png"
+
+    page.screenshot(path=str(shot), full_page=True)
+    shutil.copyfile(shot, SCREENSHOT_COPY)
+
+    width, height = png_size(shot)
+    assert width == VIEWPORT["width"]
+    assert height > 2 * VIEWPORT["height"]  # full page, not just the viewport
+    assert shot.stat().st_size > 50_000  # a rendered report, not a blank page
