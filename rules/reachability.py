@@ -7,13 +7,19 @@ from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
-from rules._common import NON_PROD, account_label
+from rules._common import NON_PROD, account_arn, account_label
 
 XENV_COMPLIANCE = {
     "ISO27001-2022": ("A.8.31", "A.5.15"),
     "NIST-800-53": ("AC-5", "AC-6"),
     "SOC2": ("CC6.1", "CC6.3"),
 }
+
+
+def _nodes(ctx: RuleContext, path: Any) -> tuple[str, ...]:
+    """The path as ARNs, source first; an account node becomes the account's ARN."""
+    nodes = (path.hops[0].source, *(h.target for h in path.hops)) if path.hops else (path.source,)
+    return tuple(account_arn(ctx, n) if n.isdigit() and len(n) == 12 else n for n in nodes)
 
 
 def _hops(path: Any) -> list[dict[str, Any]]:
@@ -82,7 +88,7 @@ def nonprod_reaches_prod_admin(ctx: RuleContext) -> Iterator[Issue]:
     for path in ctx.graph.paths_to_admin():
         if path.source_environment not in NON_PROD or path.target_environment != "prod":
             continue
-        nodes = (path.hops[0].source, *(h.target for h in path.hops)) if path.hops else (path.source,)
+        nodes = _nodes(ctx, path)
         yield Issue(
             account_id=path.target_account_id,
             resource_arn=path.source,
@@ -158,7 +164,7 @@ def external_trust(ctx: RuleContext) -> Iterator[Issue]:
 )
 def escalation(ctx: RuleContext) -> Iterator[Issue]:
     for path in ctx.graph.escalation_paths():
-        nodes = (path.hops[0].source, *(h.target for h in path.hops)) if path.hops else (path.source,)
+        nodes = _nodes(ctx, path)
         yield Issue(
             account_id=path.target_account_id,
             resource_arn=path.source,

@@ -128,6 +128,8 @@ def test_two_hop_path_from_nonprod_to_prod_admin(document: dict[str, Any]) -> No
     assert [h["kind"] for h in hops][:2] == ["can-assume", "can-assume"]
     assert carol[0]["path"][1].endswith(":role/dev-ops-role")
     assert carol[0]["path"][2].endswith(":role/DataAdminRole")
+    # the contract: a path is a list of ARNs, the account at the end included
+    assert all(node.startswith("arn:") for f in document["findings"] for node in f["path"])
 
 
 def test_budgets(document: dict[str, Any]) -> None:
