@@ -3,13 +3,12 @@ terminal summary. All of them read an ``AuditResult``; none of them talks to AWS
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.errors import UserError
 from auditor.report.csv_report import findings_frame, render_csv
+from auditor.report.files import write_text_atomically
 from auditor.report.html_report import render_html
 from auditor.report.json_report import findings_schema, render_json, validate_findings_document
 from auditor.report.markdown import render_markdown
@@ -40,18 +39,6 @@ __all__ = [
 ]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary sibling and rename, so a reader never sees a half-written report."""
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-
-
 def write_reports(
     result: AuditResult, out_dir: Path, formats: Sequence[str] = ("html", "json", "csv")
 ) -> dict[str, Path]:
@@ -77,6 +64,6 @@ def write_reports(
     written: dict[str, Path] = {}
     for name in dict.fromkeys(formats):
         path = out_dir / REPORT_FILES[name]
-        _write_atomically(path, renderers[name]())
+        write_text_atomically(path, renderers[name]())
         written[name] = path
     return written

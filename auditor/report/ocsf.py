@@ -9,8 +9,6 @@ attribute for (evidence, attack path, compliance mapping, environment) goes unde
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import UserError
 from auditor.findings import Finding
+from auditor.report.files import write_text_atomically
 from auditor.result import AuditResult
 
 OCSF_VERSION = "1.3.0"
@@ -198,14 +197,4 @@ def ocsf_json(result: AuditResult) -> str:
 
 def write_ocsf(result: AuditResult, path: Path) -> Path:
     """Write the OCSF JSON array to ``path`` atomically (via a temporary sibling and a rename)."""
-    text = ocsf_json(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, ocsf_json(result))
