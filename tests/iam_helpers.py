@@ -56,9 +56,7 @@ def trust(
     condition: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A trust policy with one statement; a bare string principal is an AWS principal."""
-    principal_element: Any = (
-        {"AWS": principal} if isinstance(principal, str) and principal != "*" else principal
-    )
+    principal_element: Any = {"AWS": principal} if isinstance(principal, str) and principal != "*" else principal
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal_element, "Action": action}
     if condition:
         statement["Condition"] = dict(condition)
@@ -149,9 +147,7 @@ def managed(account_id: str, name: str, document: dict[str, Any]) -> ManagedPoli
 
 
 def aws_managed(name: str, document: dict[str, Any]) -> ManagedPolicy:
-    return ManagedPolicy(
-        arn=f"arn:aws:iam::aws:policy/{name}", name=name, document=document, aws_managed=True
-    )
+    return ManagedPolicy(arn=f"arn:aws:iam::aws:policy/{name}", name=name, document=document, aws_managed=True)
 
 
 def resource(

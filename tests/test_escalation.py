@@ -110,19 +110,13 @@ def scenario(technique: Technique, benign: bool) -> Scenario:
     attacker_policy = doc(*statements)
     inline = {"grant": attacker_policy} if kind != "own-managed-policy" else None
     attached = [OWN_POLICY] if kind == "own-managed-policy" else []
-    boundary_doc = (
-        doc(allow(["s3:*", first])) if "permissions-boundary" in technique.id else doc(allow("s3:*"))
-    )
+    boundary_doc = doc(allow(["s3:*", first])) if "permissions-boundary" in technique.id else doc(allow("s3:*"))
     if attacker_type == "user":
-        attackers = [
-            user(DEV, "attacker", inline=inline, attached=attached, boundary=boundary, groups=["team"])
-        ]
+        attackers = [user(DEV, "attacker", inline=inline, attached=attached, boundary=boundary, groups=["team"])]
         attacker_roles = []
     else:
         attackers = []
-        attacker_roles = [
-            role(DEV, "attacker", trust(root(DEV)), inline=inline, attached=attached, boundary=boundary)
-        ]
+        attacker_roles = [role(DEV, "attacker", trust(root(DEV)), inline=inline, attached=attached, boundary=boundary)]
     report = [mfa_row(DEV, "attacker", False)] if benign and kind == "role-trust" else None
     acct = account(
         DEV,
@@ -139,9 +133,7 @@ def scenario(technique: Technique, benign: bool) -> Scenario:
         ],
         policies=[managed(DEV, "attacker-policy", attacker_policy), managed(DEV, "boundary", boundary_doc)],
         resources=[
-            resource(_resource_arn(t), t.resource_type or "", role=resource_role)
-            for t in TECHNIQUES
-            if t.resource_type
+            resource(_resource_arn(t), t.resource_type or "", role=resource_role) for t in TECHNIQUES if t.resource_type
         ],
     )
     return Scenario(snapshot(acct, org=organization(scps=scps)), attacker, expected, twin)
@@ -238,9 +230,7 @@ def _passrole_snapshot(
     [
         (allow("iam:PassRole", POWER), None, True),
         (
-            allow(
-                "iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
-            ),
+            allow("iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
             None,
             True,
         ),
@@ -274,9 +264,7 @@ def test_login_profile_techniques_follow_the_credential_report() -> None:
     with_password = acct.model_copy(
         update={
             "iam": acct.iam.model_copy(
-                update={
-                    "credential_report": (CredentialReportRow(user="boss", arn=BOSS, password_enabled=True),)
-                }
+                update={"credential_report": (CredentialReportRow(user="boss", arn=BOSS, password_enabled=True),)}
             )
         }
     )
@@ -325,9 +313,7 @@ def test_unknown_action_leaves_escalation_unchanged() -> None:
                     },
                 )
             ],
-            roles=[
-                role(DEV, "power", trust({"Service": "ec2.amazonaws.com"}), inline={"a": doc(allow("*"))})
-            ],
+            roles=[role(DEV, "power", trust({"Service": "ec2.amazonaws.com"}), inline={"a": doc(allow("*"))})],
         )
         g = build_access_graph(snapshot(acct), ENVIRONMENTS)
         return {(e.source, e.technique_id, e.target) for e in g.escalation_edges()}

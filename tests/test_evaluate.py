@@ -920,3 +920,35 @@ def test_unknown_action_leaves_other_conclusions_unchanged() -> None:
                 "madeup:*",
             }
     assert answers[0] == answers[1] == [True, True, False, False]
+
+
+def test_shared_policy_objects_still_evaluate_per_principal_facts() -> None:
+    """Principals sharing one managed policy get their own answer when its conditions read their facts."""
+    tagged = doc(allow("s3:GetObject", "*", Condition={"StringEquals": {"aws:PrincipalTag/team": "data"}}))
+    snap = snapshot(
+        account(
+            DEV,
+            users=[
+                user(DEV, "alice", attached=[f"arn:aws:iam::{DEV}:policy/tagged"], tags={"team": "data"}),
+                user(DEV, "bob", attached=[f"arn:aws:iam::{DEV}:policy/tagged"], tags={"team": "web"}),
+            ],
+            policies=[managed(DEV, "tagged", tagged)],
+        )
+    )
+    evaluator = Evaluator(snap)
+    assert evaluator.can(ALICE, "s3:GetObject", OBJECT).allowed
+    assert not evaluator.can(user_arn(DEV, "bob"), "s3:GetObject", OBJECT).allowed
+    assert evaluator.can(ALICE, "s3:GetObject", OBJECT).allowed  # cached answers stay per principal
+
+
+def test_shared_policy_objects_under_different_scps() -> None:
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    snap = _org_snapshot(
+        account(DEV, roles=[role(DEV, "r", attached=[admin])]),
+        account(PROD, roles=[role(PROD, "r", attached=[admin])]),
+        scps=[("deny-iam", doc(deny("iam:*")), [PROD_OU])],
+    )
+    evaluator = Evaluator(snap)
+    assert evaluator.can(role_arn(DEV, "r"), "iam:CreateUser", "*").allowed
+    assert not evaluator.can(role_arn(PROD, "r"), "iam:CreateUser", "*").allowed
+    assert evaluator.can(role_arn(DEV, "r"), "iam:CreateUser", "*").allowed

@@ -75,12 +75,8 @@ def estate(dev_user_actions: Any = "sts:AssumeRole", scps: list[Any] | None = No
                 trust(root(EXTERNAL), condition={"StringEquals": {"sts:ExternalId": "v-123"}}),
                 attached=[ADMIN_ARN],
             ),
-            role(
-                PROD, "writer", trust(root(DEV)), inline={"w": doc(allow("s3:PutObject", "arn:aws:s3:::b/*"))}
-            ),
-            role(
-                PROD, "reader", trust(root(DEV)), inline={"r": doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))}
-            ),
+            role(PROD, "writer", trust(root(DEV)), inline={"w": doc(allow("s3:PutObject", "arn:aws:s3:::b/*"))}),
+            role(PROD, "reader", trust(root(DEV)), inline={"r": doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))}),
             role(
                 PROD,
                 "org-wide",
@@ -155,9 +151,7 @@ def test_reachability_matrix_counts(graph: AccessGraph) -> None:
 
 
 def test_scp_on_callers_ou_denying_assume_role_cuts_the_path() -> None:
-    g = build_access_graph(
-        estate(scps=[("no-assume", doc(deny("sts:AssumeRole")), ["ou-ab12-nonp"])]), ENVIRONMENTS
-    )
+    g = build_access_graph(estate(scps=[("no-assume", doc(deny("sts:AssumeRole")), ["ou-ab12-nonp"])]), ENVIRONMENTS)
     assert {p.source for p in g.paths_to_admin([PROD])} == {root(EXTERNAL)}
 
 
@@ -172,9 +166,7 @@ def test_unknown_action_leaves_every_graph_conclusion_unchanged() -> None:
         )
 
     plain = build_access_graph(estate(), ENVIRONMENTS)
-    noisy = build_access_graph(
-        estate(["codestar:CreateProject", "madeup:DoThing", "sts:AssumeRole"]), ENVIRONMENTS
-    )
+    noisy = build_access_graph(estate(["codestar:CreateProject", "madeup:DoThing", "sts:AssumeRole"]), ENVIRONMENTS)
     assert conclusions(plain) == conclusions(noisy)
     unknown = {e.message.split("'")[1] for e in noisy.events if e.kind == "unknown-action"}
     assert unknown == {"madeup:DoThing"}  # codestar is still in the pinned catalogue
@@ -194,9 +186,7 @@ def test_single_account_snapshot() -> None:
     grants = {(a.principal_arn, a.principal_type) for a in g.admin_grants()}
     # ops is admin only through its group: reported on the group, yet ops is admin in the graph
     assert grants == {(f"arn:aws:iam::{DEV}:group/admins", "group"), (role_arn(DEV, "partner"), "role")}
-    (ops_edge,) = [
-        d for _, _, d in g.graph.out_edges(user_arn(DEV, "ops"), data=True) if d["kind"] == "is-admin-of"
-    ]
+    (ops_edge,) = [d for _, _, d in g.graph.out_edges(user_arn(DEV, "ops"), data=True) if d["kind"] == "is-admin-of"]
     assert ops_edge["evidence"].evidence[0].policy_kind == "group-managed"
     (edge,) = g.external_assume_edges()
     assert edge.source == root(EXTERNAL) and not edge.in_organization
@@ -235,15 +225,11 @@ def test_admin_levels(policy: dict[str, Any], level: str, services: tuple[str, .
 )
 def test_looks_admin_but_is_not(role_kwargs: dict[str, Any], scps: list[Any]) -> None:
     snap = snapshot(
-        account(
-            PROD, roles=[role(PROD, "r", **role_kwargs)], policies=[managed(PROD, "b", doc(allow("s3:*")))]
-        ),
+        account(PROD, roles=[role(PROD, "r", **role_kwargs)], policies=[managed(PROD, "b", doc(allow("s3:*")))]),
         org=organization(scps=scps),
     )
     g = build_access_graph(snap, ENVIRONMENTS)
-    assert [
-        (a.level, a.services) for a in g.admin_grants() if a.level == "full-admin" or "iam" in a.services
-    ] == []
+    assert [(a.level, a.services) for a in g.admin_grants() if a.level == "full-admin" or "iam" in a.services] == []
     assert not any(d.get("kind") == "is-admin-of" for _, _, d in g.graph.edges(data=True))
 
 

@@ -21,9 +21,7 @@ SRC = PolicySource("test", "inline")
 
 
 def test_string_or_list_forms_normalise_to_tuples() -> None:
-    policy = parse_policy(
-        {"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["a", "b"]}}, SRC
-    )
+    policy = parse_policy({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["a", "b"]}}, SRC)
     (st,) = policy.statements
     assert st.actions == ("s3:GetObject",)
     assert st.resources == ("a", "b")
@@ -116,11 +114,7 @@ def test_arn_matching(pattern: str, arn: str, expected: bool) -> None:
 
 def test_policy_variables_are_recorded_as_symbolic() -> None:
     st = parse_policy(
-        {
-            "Statement": [
-                {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::h/${aws:username}/*"}
-            ]
-        },
+        {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::h/${aws:username}/*"}]},
         SRC,
     ).statements[0]
     assert st.symbolic_variables == ("aws:username",)

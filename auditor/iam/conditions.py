@@ -13,6 +13,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from auditor.iam.policy import arn_matches, has_policy_variable
 
@@ -70,28 +71,30 @@ class ConditionContext:
     values: Mapping[str, tuple[str, ...] | Opaque] = field(default_factory=dict)
     absent: frozenset[str] = frozenset()
     assumptions: tuple[str, ...] = ()
+    parent: ConditionContext | None = None  # facts layered on a shared base (cheap per-request contexts)
 
     def lookup(self, key: str) -> tuple[str, ...] | Opaque | bool | None:
         """Values, ``Opaque``, ``None`` when absent, ``False`` when unknown."""
         k = key.lower()
-        if k in self.values:
-            return self.values[k]
-        if k in self.absent:
-            return None
-        if k.startswith("aws:principaltag/") and "aws:principaltag/*" in self.absent:
-            return None
+        layer: ConditionContext | None = self
+        while layer is not None:
+            if k in layer.values:
+                return layer.values[k]
+            if k in layer.absent:
+                return None
+            if k.startswith("aws:principaltag/") and "aws:principaltag/*" in layer.absent:
+                return None
+            layer = layer.parent
         return False
 
-    def with_values(self, **extra: tuple[str, ...]) -> ConditionContext:
-        merged = dict(self.values)
-        merged.update({k.lower(): v for k, v in extra.items()})
-        return ConditionContext(values=merged, absent=self.absent - set(merged), assumptions=self.assumptions)
-
     def merged(self, values: Mapping[str, tuple[str, ...] | Opaque], absent: Iterable[str] = ()) -> ConditionContext:
-        new_values = dict(self.values)
-        new_values.update({k.lower(): v for k, v in values.items()})
-        new_absent = (self.absent | {a.lower() for a in absent}) - set(new_values)
-        return ConditionContext(values=new_values, absent=frozenset(new_absent), assumptions=self.assumptions)
+        """A context with more facts on top of this one (which is shared, not copied)."""
+        return ConditionContext(
+            values={k.lower(): v for k, v in values.items()},
+            absent=frozenset(a.lower() for a in absent),
+            assumptions=self.assumptions,
+            parent=self,
+        )
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def _evaluate_one(operator: str, key: str, expected: tuple[str, ...], context: C
     if spec is None:
         return Tri.MAYBE  # numeric, date, IP, binary: not decided from collected facts
     mode, negated, ignore_case = spec
-    if any(has_policy_variable(v) for v in expected):
+    if _has_variables(expected):
         resolved = _substitute(expected, context)
         if resolved is None:
             return Tri.MAYBE
@@ -210,6 +213,11 @@ def _substitute(values: tuple[str, ...], context: ConditionContext) -> tuple[str
             return None
         out.append(replaced)
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _has_variables(values: tuple[str, ...]) -> bool:
+    return any(has_policy_variable(v) for v in values)
 
 
 def _negate(value: Tri) -> Tri:

@@ -17,6 +17,7 @@ that do not parse, unknown actions, missing managed policies) are recorded as ``
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -109,13 +110,23 @@ class StatementRef:
 
     @classmethod
     def of(cls, policy: Policy, statement: Statement) -> StatementRef:
-        return cls(
-            policy=policy.source.label,
-            policy_kind=policy.source.kind,
-            statement=statement.raw,
-            effect=statement.effect,
-            owner_arn=policy.source.owner_arn,
-        )
+        refs = _REFS.get(policy)
+        if refs is None:
+            refs = _REFS[policy] = {}
+        ref = refs.get(statement.index)
+        if ref is None:
+            ref = refs[statement.index] = cls(
+                policy=policy.source.label,
+                policy_kind=policy.source.kind,
+                statement=statement.raw,
+                effect=statement.effect,
+                owner_arn=policy.source.owner_arn,
+            )
+        return ref
+
+
+# evidence objects are built once per statement; the cache goes away with the policy
+_REFS: weakref.WeakKeyDictionary[Policy, dict[int, StatementRef]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -185,9 +196,12 @@ class PrincipalPolicies:
     name: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
     _by_action: dict[tuple[bool, str], _Matches] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _caller: dict[tuple[str, tuple[bool, ...], RequestContext | None, bool], _CallerSide] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _caller: dict[Any, _CallerSide] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What the caller's half of an evaluation depends on (besides conditions): shared policy objects."""
+        return (self.type, self.identity, self.boundary, self.service_linked, self.identity_known or self.arn)
 
     @property
     def match_kind(self) -> str:
@@ -242,6 +256,7 @@ class RequestContext:
     conditions: ConditionContext = field(default_factory=ConditionContext)
     scp_levels: tuple[PolicyLevel, ...] | None = None  # None: the caller is not governed by SCPs
     rcp_levels: tuple[PolicyLevel, ...] | None = None  # None: the resource is not governed by RCPs
+    shared: dict[Any, Any] | None = field(default=None, repr=False)  # the evaluator's cache of caller halves
 
 
 # --- the evaluation ---------------------------------------------------------------------------------
@@ -320,7 +335,7 @@ class _CallerSide:
     """The caller's half of an evaluation (identity, boundary, SCPs), reusable across resources."""
 
     deny: _Part
-    blocked: tuple[str, str] | None  # (reason, note) when an SCP level has no allow
+    blocked: int | None  # index of the first SCP level with no allow
     guard_parts: list[_Part]
     ident: _Part
     boundary: _Part | None
@@ -347,12 +362,12 @@ def _caller_side(
                 outcome = _outcome(st, cond)
                 trail.note(outcome)
                 deny.offer(outcome, policy, st)
-    blocked: tuple[str, str] | None = None
+    blocked: int | None = None
     guard_parts: list[_Part] = []
-    for level in scp_levels or ():
+    for index, level in enumerate(scp_levels or ()):
         part = _best_allow(level.for_action(action), arn, None, cond, trail)
         if part.tri == Tri.NO:
-            blocked = ("scp", f"no SCP allow at {level.target_id}")
+            blocked = index
             break
         guard_parts.append(part)
     if principal.identity_known:
@@ -388,23 +403,33 @@ def can(
     scp_levels = ctx.scp_levels if not principal.service_linked else None
     rcp_levels = ctx.rcp_levels if service in RCP_SERVICES else None
 
-    # the caller's half depends on the resource only through which statements' Resource matches it
+    # the caller's half depends on the resource only through which statements' Resource matches it, and on
+    # the request context only when a matching statement has a condition; without one it is shared by
+    # every principal holding the same policy objects under the same SCPs
     caller_matches = (
         principal.identity_for(action),
         principal.boundary_for(action),
         *(level.for_action(action) for level in scp_levels or ()),
     )
-    mask = tuple(st.matches_resource(res.arn) for matches in caller_matches for _, st in matches)
-    conditional = any(
-        st.conditions or st.symbolic_variables
-        for st, hit in zip((st for m in caller_matches for _, st in m), mask, strict=True)
-        if hit
-    )
-    # without conditions in play the caller's half does not depend on the request context at all
-    key = (action, mask, ctx if conditional else None, scp_levels is None)
-    caller = principal._caller.get(key)
+    hits: list[bool] = []
+    conditional = False
+    for matches in caller_matches:
+        for _, st in matches:
+            hit = st.matches_resource(res.arn)
+            hits.append(hit)
+            if hit and (st.conditions or st.symbolic_variables):
+                conditional = True
+    mask = tuple(hits)
+    cache: dict[Any, _CallerSide]
+    key: tuple[Any, ...]
+    if conditional or ctx.shared is None:
+        cache, key = principal._caller, (action, mask, ctx if conditional else None, scp_levels is None)
+    else:
+        scp_signature = tuple(level.policies for level in scp_levels) if scp_levels is not None else None
+        cache, key = ctx.shared, (principal.signature, scp_signature, action, mask)
+    caller = cache.get(key)
     if caller is None:
-        caller = principal._caller[key] = _caller_side(principal, action, res.arn, cond, scp_levels)
+        caller = cache[key] = _caller_side(principal, action, res.arn, cond, scp_levels)
 
     trail = _Trail()
     trail.assumptions.extend(cond.assumptions)
@@ -430,8 +455,8 @@ def can(
         return _decision(Tri.NO, "explicit-deny", [], trail, denied=deny.refs)
 
     # 2. organisation guardrails: every level must allow
-    if caller.blocked is not None:
-        return _decision(Tri.NO, caller.blocked[0], [], trail, note=caller.blocked[1])
+    if caller.blocked is not None and scp_levels is not None:
+        return _decision(Tri.NO, "scp", [], trail, note=f"no SCP allow at {scp_levels[caller.blocked].target_id}")
     guard_parts = list(caller.guard_parts)
     for level in rcp_levels or ():
         part = _best_allow(level.for_action(action), res.arn, principal, cond, trail)
@@ -576,6 +601,7 @@ class Evaluator:
         self._rcps: list[Policy] = []
         self._trust: dict[str, Policy | None] = {}
         self._shared: dict[tuple[str, str], Policy | None] = {}
+        self._shared_callers: dict[Any, Any] = {}
         self._group_policies: dict[str, list[Policy]] = {}
         self._contexts: dict[tuple[str, str, str | None], RequestContext] = {}
         self._conditions: dict[tuple[str, str], ConditionContext] = {}
@@ -845,8 +871,15 @@ class Evaluator:
         if extra:
             conditions = conditions.merged(extra)
         scp = self.scp_levels(principal.account_id) if principal.type in ("user", "role", "group") else None
-        context = RequestContext(conditions=conditions, scp_levels=scp, rcp_levels=self.rcp_levels(resource_account))
+        context = RequestContext(
+            conditions=conditions,
+            scp_levels=scp,
+            rcp_levels=self.rcp_levels(resource_account),
+            shared=self._shared_callers,
+        )
         if not extra:
+            if len(self._contexts) > 50_000:
+                self._contexts.clear()  # bounded: contexts are cheap to rebuild, the memory is not free
             self._contexts[key] = context
         return context
 

@@ -104,7 +104,7 @@ class Statement:
         return _principal_listed(self.principals, kind, identifier, account_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity semantics: parsed once, shared, used as a cache key
 class Policy:
     source: PolicySource
     statements: tuple[Statement, ...]
