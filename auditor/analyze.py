@@ -12,7 +12,8 @@ from auditor.engine import RuleContext, load_rules, run_rules
 from auditor.environment import classify_accounts
 from auditor.findings import Finding
 from auditor.graph import build_access_graph
-from auditor.model import Snapshot
+from auditor.iam.evaluate import EvaluationEvent
+from auditor.model import CoverageGap, Snapshot
 from auditor.result import AccountView, AuditResult, MatrixCell, SuppressedFinding
 from auditor.suppressions import Suppression, apply_suppressions, resource_tag_index, suppression_json
 
@@ -34,6 +35,8 @@ def analyze(
     now = now or datetime.now(UTC)
     environments = classify_accounts(snapshot, config)
     graph = build_access_graph(snapshot, {k: v.environment for k, v in environments.items()})
+    # What limited the evaluation (unparseable policies, unknown actions) is coverage, visible to rules too.
+    snapshot = snapshot.model_copy(update={"coverage": (*snapshot.coverage, *_evaluation_gaps(graph.events))})
     rules = load_rules(selection.rules_dirs, selection.only, selection.skip)
     context = RuleContext(snapshot=snapshot, config=config, environments=environments, graph=graph, now=now)
     all_findings, rule_gaps = run_rules(rules, context)
@@ -71,6 +74,22 @@ def analyze(
         ),
         stale_suppressions=tuple(suppression_json(entry) for entry in outcome.stale),
     )
+
+
+def _evaluation_gaps(events: Iterable[EvaluationEvent]) -> list[CoverageGap]:
+    gaps: dict[tuple[str, ...], CoverageGap] = {}
+    for event in events:
+        if event.kind == "assumption":
+            continue  # stated in the finding's evidence, not a gap in what was seen
+        gap = CoverageGap(
+            account_id=event.account_id or "*",
+            service="auditor",
+            operation=f"policy evaluation ({event.kind})",
+            error_code=event.kind,
+            message=f"{event.subject}: {event.message}",
+        )
+        gaps.setdefault((gap.account_id, gap.error_code, gap.message), gap)
+    return list(gaps.values())
 
 
 def _account_name(snapshot: Snapshot, account_id: str) -> str:

@@ -145,3 +145,22 @@ def test_unused_admin_role() -> None:
              role("never-old", None, "2026-01-01T00:00:00+00:00"),
              role("never-new", None, "2026-11-01T00:00:00+00:00"))
     assert _found(_snapshot(roles={PROD: roles}), "ADMIN-005") == {"stale", "never-old"}
+
+
+def test_unknown_action_is_coverage_and_changes_no_conclusion() -> None:
+    def role(statements: list[dict[str, Any]]) -> IamRole:
+        return IamRole(arn=f"arn:aws:iam::{PROD}:role/ops", name="ops", create_date="2026-11-01T00:00:00+00:00",
+                       trust_policy=_trust(f"arn:aws:iam::{PROD}:root"),
+                       inline_policies=(InlinePolicy(name="p", document={"Version": "2012-10-17",
+                                                                          "Statement": statements}),))
+
+    admin = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    unknown = {"Effect": "Allow", "Action": ["madeup:DoThing", "codestar:CreateProject"], "Resource": "*"}
+    plain = analyze(_snapshot(roles={PROD: (role([admin]),)}), AuditorConfig(), now=NOW)
+    noisy = analyze(_snapshot(roles={PROD: (role([unknown, admin]),)}), AuditorConfig(), now=NOW)
+    assert [f.id for f in noisy.findings if f.category != "coverage"] == [
+        f.id for f in plain.findings if f.category != "coverage"]
+    gaps = [g for g in noisy.coverage if g.error_code == "unknown-action"]
+    assert gaps and all(g.account_id == PROD for g in gaps)
+    assert any("madeup:DoThing" in g.message for g in gaps)
+    assert not [g for g in plain.coverage if g.service == "auditor"]
