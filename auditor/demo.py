@@ -16,6 +16,10 @@ Choices recorded here because they are measured, not obvious:
   requires moto to run in this process (``mock_aws`` or a ``ThreadedMotoServer`` started here).
 - Root-user facts (root keys, root MFA) are not faked: moto has no ``<root_account>`` row.
 - The "broken" account has no SecurityAuditRole; the demo runner makes its AssumeRole fail.
+- Identity Center: moto gives every account and region an instance already (there is no
+  CreateInstance to call). Each permission set is provisioned explicitly after its assignments:
+  AWS provisions on CreateAccountAssignment, moto does not, and the auditor lists assignments per
+  provisioned permission set.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ EXTERNAL_VENDOR_ACCOUNT_ID = "999988887777"
 ADMIN_POLICY_NAME = "AdministratorAccess-Custom"
 AUDIT_POLICY_NAME = "SecurityAuditReadOnly-Custom"
 STALE_KEY_AGE_DAYS = 200
+AWS_ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+SSO_READ_ONLY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ec2:Describe*", "s3:List*", "s3:Get*", "cloudwatch:Get*"],
+                   "Resource": "*"}],
+}
 
 ALLOW_ALL: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -425,6 +435,50 @@ def _seed_shared_services(acct: _Account) -> None:
     acct.budget("shared-services-monthly")
 
 
+def _seed_identity_center(session: boto3.Session, ids: dict[str, str]) -> None:
+    """Permission sets, identity-store users and groups, and who is assigned where (ADMIN-006, CRED-008)."""
+    sso: Any = session.client("sso-admin")
+    store: Any = session.client("identitystore")
+    instance = sso.list_instances()["Instances"][0]
+    instance_arn, store_id = instance["InstanceArn"], instance["IdentityStoreId"]
+
+    def permission_set(name: str, duration: str) -> str:
+        return str(sso.create_permission_set(InstanceArn=instance_arn, Name=name, SessionDuration=duration)
+                   ["PermissionSet"]["PermissionSetArn"])
+
+    admin = permission_set("AdministratorAccess", "PT8H")
+    sso.attach_managed_policy_to_permission_set(
+        InstanceArn=instance_arn, PermissionSetArn=admin, ManagedPolicyArn=AWS_ADMINISTRATOR_ACCESS)
+    read_only = permission_set("ReadOnly", "PT4H")
+    sso.put_inline_policy_to_permission_set(
+        InstanceArn=instance_arn, PermissionSetArn=read_only, InlinePolicy=_doc(SSO_READ_ONLY))
+
+    def group(name: str, user_name: str) -> str:
+        user_id = store.create_user(
+            IdentityStoreId=store_id, UserName=user_name, DisplayName=user_name,
+            Name={"GivenName": user_name.split(".")[0], "FamilyName": "Demo"},
+        )["UserId"]
+        group_id = str(store.create_group(IdentityStoreId=store_id, DisplayName=name)["GroupId"])
+        store.create_group_membership(IdentityStoreId=store_id, GroupId=group_id, MemberId={"UserId": user_id})
+        return group_id
+
+    platform_admins = group("platform-admins", "alex.admin")
+    developers = group("developers", "dana.dev")
+    for permission_set_arn, group_id, account in (
+        (admin, platform_admins, "prod-app"),
+        (admin, platform_admins, "dev-app"),
+        (read_only, developers, "dev-app"),
+    ):
+        sso.create_account_assignment(
+            InstanceArn=instance_arn, TargetId=ids[account], TargetType="AWS_ACCOUNT",
+            PermissionSetArn=permission_set_arn, PrincipalType="GROUP", PrincipalId=group_id,
+        )
+        sso.provision_permission_set(
+            InstanceArn=instance_arn, PermissionSetArn=permission_set_arn, TargetType="AWS_ACCOUNT",
+            TargetId=ids[account],
+        )
+
+
 def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     """Seed the demo organisation into the active moto context and describe what was made."""
     session = boto3.Session(region_name=region)
@@ -451,6 +505,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     _seed_security_audit(members["security-audit"], accounts)
     _seed_legacy_mixed(members["legacy-mixed"])
     _seed_shared_services(members["shared-services"])
+    _seed_identity_center(session, accounts)
 
     return DemoOrganization(
         management_account_id=management_account_id,

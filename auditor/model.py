@@ -70,6 +70,65 @@ class OrgPolicy(Frozen):
     target_ids: tuple[str, ...] = ()
 
 
+# --- IAM Identity Center -----------------------------------------------------------------------
+
+
+class CustomerManagedPolicyReference(Frozen):
+    """A permission set's reference to a customer managed policy, resolved by name in each account."""
+
+    name: str
+    path: str = "/"
+
+
+class PermissionSet(Frozen):
+    arn: str
+    name: str
+    session_duration: str = ""  # ISO-8601 duration as AWS returns it, e.g. "PT8H"
+    inline_policy: PolicyDocument | None = None  # None: no inline policy
+    managed_policy_arns: tuple[str, ...] = ()
+    customer_managed_policy_refs: tuple[CustomerManagedPolicyReference, ...] = ()
+    permissions_boundary: dict[str, Any] | None = None  # None: no boundary (or not collected: see coverage)
+
+
+class AccountAssignment(Frozen):
+    account_id: str
+    permission_set_arn: str
+    principal_type: Literal["USER", "GROUP"]
+    principal_id: str
+
+
+class IdentityStoreUser(Frozen):
+    user_id: str
+    user_name: str
+
+
+class IdentityStoreGroup(Frozen):
+    group_id: str
+    display_name: str
+    member_user_ids: tuple[str, ...] = ()
+
+
+class IdentityCenter(Frozen):
+    """The organisation's IAM Identity Center instance: permission sets, who is assigned where, and
+    the users and groups of its identity store."""
+
+    instance_arn: str
+    identity_store_id: str
+    permission_sets: tuple[PermissionSet, ...] = ()
+    assignments: tuple[AccountAssignment, ...] = ()
+    users: tuple[IdentityStoreUser, ...] = ()
+    groups: tuple[IdentityStoreGroup, ...] = ()
+
+    def permission_set(self, arn: str) -> PermissionSet | None:
+        return next((p for p in self.permission_sets if p.arn == arn), None)
+
+    def user(self, user_id: str) -> IdentityStoreUser | None:
+        return next((u for u in self.users if u.user_id == user_id), None)
+
+    def group(self, group_id: str) -> IdentityStoreGroup | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
+
+
 class Organization(Frozen):
     id: str
     arn: str
@@ -80,6 +139,7 @@ class Organization(Frozen):
     accounts: tuple[OrgAccount, ...] = ()
     policies: tuple[OrgPolicy, ...] = ()
     delegated_administrators: tuple[str, ...] = ()
+    identity_center: IdentityCenter | None = None  # None: not enabled, or not collected
 
     def ou_path(self, account_id: str) -> tuple[OrganizationalUnit, ...]:
         """The OUs from the root down to the account's parent (empty when the account sits in the root)."""

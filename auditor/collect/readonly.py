@@ -56,6 +56,20 @@ _OPERATIONS: dict[str, str | None] = {
     # Budgets
     "budgets:DescribeBudgets": "budgets:ViewBudget",
     "budgets:DescribeNotificationsForBudget": "budgets:ViewBudget",
+    # IAM Identity Center (management account or its delegated administrator)
+    "sso-admin:ListInstances": "sso:ListInstances",
+    "sso-admin:ListPermissionSets": "sso:ListPermissionSets",
+    "sso-admin:DescribePermissionSet": "sso:DescribePermissionSet",
+    "sso-admin:GetInlinePolicyForPermissionSet": "sso:GetInlinePolicyForPermissionSet",
+    "sso-admin:ListManagedPoliciesInPermissionSet": "sso:ListManagedPoliciesInPermissionSet",
+    "sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet":
+        "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+    "sso-admin:GetPermissionsBoundaryForPermissionSet": "sso:GetPermissionsBoundaryForPermissionSet",
+    "sso-admin:ListPermissionSetsProvisionedToAccount": "sso:ListPermissionSetsProvisionedToAccount",
+    "sso-admin:ListAccountAssignments": "sso:ListAccountAssignments",
+    "identitystore:ListUsers": "identitystore:ListUsers",
+    "identitystore:ListGroups": "identitystore:ListGroups",
+    "identitystore:ListGroupMemberships": "identitystore:ListGroupMemberships",
 }
 
 OPERATION_IAM_ACTIONS: Mapping[str, str | None] = MappingProxyType(_OPERATIONS)

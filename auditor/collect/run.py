@@ -1,5 +1,5 @@
-"""Runs a whole collection: who is calling, the organisation, then every audited account in
-parallel (IAM, resources, budgets), and assembles the ``Snapshot`` with its manifest.
+"""Runs a whole collection: who is calling, the organisation (with its Identity Center), then every
+audited account in parallel (IAM, resources, budgets), and assembles the ``Snapshot`` with its manifest.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from auditor import __version__
 from auditor.collect.budgets import collect_budgets
 from auditor.collect.iam import collect_iam
+from auditor.collect.identity_center import collect_identity_center
 from auditor.collect.organizations import collect_organization
 from auditor.collect.resources import collect_resources
 from auditor.collect.session import (
@@ -76,6 +77,10 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
         if target.status != "ACTIVE":
             org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
                          f"account {target.account_id} is {target.status}: not audited")
+    if organization is not None:
+        identity_center = collect_identity_center(
+            caller, regions, [t.account_id for t in audited], org_gaps, options.concurrency)
+        organization = organization.model_copy(update={"identity_center": identity_center})
 
     sessions = SessionMaker()
     results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}

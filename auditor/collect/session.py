@@ -5,6 +5,7 @@ counting), assuming the audit role in member accounts, and recording coverage ga
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import defaultdict
 from typing import Any
@@ -18,7 +19,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from auditor.collect.readonly import check_operation
 from auditor.model import CoverageGap
 
-CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="aws-org-auditor")
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+def client_config() -> Config:
+    """Adaptive retries (client-side rate limiting on throttling), 10 attempts by default; the standard
+    AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables override them, as for any AWS SDK program."""
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
+    mode = os.environ.get("AWS_RETRY_MODE", "")
+    retries: Any = {
+        "mode": mode if mode in ("legacy", "standard", "adaptive") else "adaptive",
+        "max_attempts": int(attempts) if attempts.isdigit() and int(attempts) > 0 else DEFAULT_MAX_ATTEMPTS,
+    }
+    return Config(retries=retries, user_agent_extra="aws-org-auditor")
 ROLE_SESSION_NAME = "aws-org-auditor"
 ROLE_SESSION_SECONDS = 3600
 
@@ -69,7 +82,7 @@ class ClientFactory:
     def client(self, service: str, region: str) -> Client:
         key = (service, region)
         if key not in self._clients:
-            client = self.session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+            client = self.session.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
             # before-parameter-build fires once per API call (each page, not each retry) and
             # before the request is built, so a refused operation never reaches the network.
             client.meta.events.register("before-parameter-build", self._before_call)

@@ -170,6 +170,29 @@ def compliance_view(result: AuditResult) -> dict[str, list[ControlStatus]]:
     }
 
 
+RULE_FIELDS = ("title", "remediation", "compliance")
+
+
+def compact_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The findings document with each rule's title, remediation and compliance stored once under
+    ``rule_texts`` instead of in every finding (the page puts them back when it loads): at 100,000
+    findings this halves the file."""
+    texts: dict[str, dict[str, Any]] = {}
+
+    def strip(finding: dict[str, Any]) -> dict[str, Any]:
+        shared = {key: finding[key] for key in RULE_FIELDS if key in finding}
+        known = texts.setdefault(finding["rule_id"], shared)
+        if known != shared:  # a finding whose texts differ from its rule's keeps its own
+            return finding
+        return {key: value for key, value in finding.items() if key not in RULE_FIELDS}
+
+    compact = dict(document)
+    compact["findings"] = [strip(f) for f in document["findings"]]
+    compact["suppressed_findings"] = [strip(f) for f in document.get("suppressed_findings", [])]
+    compact["rule_texts"] = texts
+    return compact
+
+
 def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> str:
     """The report as one HTML document; ``document`` is the (already validated) findings document."""
     if document is None:
@@ -200,7 +223,7 @@ def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> 
         compliance=compliance_view(result),
         rule_titles={rule.id: rule.title for rule in result.rules},
         page_size=PAGE_SIZE,
-        data_json=script_json(document),
+        data_json=script_json(compact_document(document)),
         css=_partial("report.css"),
         js=_partial("report.js"),
         script_hash=_script_hash("report.js"),

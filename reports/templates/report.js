@@ -8,6 +8,13 @@
   var COLUMNS = 7;
 
   var doc = JSON.parse(document.getElementById("data").textContent);
+  // Each rule's title, remediation and compliance are embedded once; give every finding its own again.
+  var ruleTexts = doc.rule_texts || {};
+  doc.findings.forEach(function (f) {
+    var texts = ruleTexts[f.rule_id];
+    if (!texts) { return; }
+    Object.keys(texts).forEach(function (key) { if (!(key in f)) { f[key] = texts[key]; } });
+  });
   var findings = doc.findings;
   var accounts = new Map();
   doc.accounts.forEach(function (a) { accounts.set(a.id, a); });

@@ -1,0 +1,183 @@
+"""IAM Identity Center: long-lived IAM users beside central sign-in, and full-admin permission sets
+assigned to production accounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from auditor.engine import RuleContext, rule
+from auditor.findings import Issue
+from auditor.iam.policy import Policy, PolicyParseError, PolicySource, parse_policy
+from auditor.model import AccountAssignment, IdentityCenter, PermissionSet, PolicyDocument
+from rules._common import NON_PROD, account_label
+
+AWS_ADMINISTRATOR_ACCESS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
+
+
+def _in_use(ctx: RuleContext) -> IdentityCenter | None:
+    """The organisation's Identity Center when at least one account assignment gives people a way in."""
+    org = ctx.snapshot.organization
+    center = org.identity_center if org else None
+    return center if center is not None and center.assignments else None
+
+
+@rule(
+    id="CRED-008",
+    title="IAM users in an organisation that uses Identity Center",
+    category="credential-hygiene",
+    severity="medium",
+    rationale="""Once people sign in through IAM Identity Center, an IAM user with a console password or
+    access keys is a second, long-lived way into the account: it escapes central joiner/leaver processes,
+    session limits and the identity provider's MFA, and its keys can leak.""",
+    remediation="""Give the person or workload access through Identity Center (a permission set assigned to a
+    group) or an IAM role, then delete the user's access keys and login profile, and the user.""",
+    compliance={"CIS-AWS-3.0.0": ("1.21",)},
+)
+def iam_users_beside_identity_center(ctx: RuleContext) -> Iterator[Issue]:
+    center = _in_use(ctx)
+    if center is None:
+        return  # without central sign-in, IAM users are the other credential rules' business
+    for account in ctx.snapshot.accounts:
+        if account.iam is None or account.iam.credential_report is None:
+            continue
+        for row in account.iam.credential_report:
+            if not row.arn.split(":")[-1].startswith("user/"):
+                continue  # the root user's row
+            active_keys = int(row.access_key_1_active) + int(row.access_key_2_active)
+            if not row.password_enabled and not active_keys:
+                continue
+            credentials = [text for present, text in (
+                (row.password_enabled, "a console password"),
+                (active_keys > 0, f"{active_keys} active access key(s)"),
+            ) if present]
+            yield Issue(
+                account_id=account.account_id,
+                resource_arn=row.arn,
+                message=f"IAM user {row.user} in {account_label(ctx, account.account_id)} has "
+                f"{' and '.join(credentials)} although the organisation signs people in through IAM "
+                f"Identity Center",
+                evidence={
+                    "user": row.user,
+                    "console_password": row.password_enabled,
+                    "mfa_active": row.mfa_active,
+                    "active_access_keys": active_keys,
+                    "identity_center_instance": center.instance_arn,
+                    "identity_center_assignments": len(center.assignments),
+                },
+            )
+
+
+def _grants_everything(policy: Policy) -> bool:
+    return any(
+        s.is_allow and s.grants_all_actions() and not s.not_resources and any(r.strip() == "*" for r in s.resources)
+        for s in policy.statements
+    )
+
+
+def _document_grants_everything(document: PolicyDocument, source: PolicySource) -> bool:
+    try:
+        return _grants_everything(parse_policy(document, source))
+    except PolicyParseError:
+        return False  # not a policy: the collector kept it raw and recorded it
+
+
+def _admin_sources(ctx: RuleContext, permission_set: PermissionSet, account_id: str) -> list[str]:
+    """What makes the permission set full admin in ``account_id`` (empty when nothing does)."""
+    sources = [f"AWS managed policy {arn}" for arn in permission_set.managed_policy_arns
+               if AWS_ADMINISTRATOR_ACCESS.match(arn)]
+    if permission_set.inline_policy is not None and _document_grants_everything(
+        permission_set.inline_policy,
+        PolicySource(name=f"{permission_set.name} inline policy", kind="inline", owner_arn=permission_set.arn),
+    ):
+        sources.append("inline policy allows * on *")
+    account = ctx.snapshot.account(account_id)
+    policies = {p.arn: p for p in account.iam.policies} if account and account.iam else {}
+    partition = permission_set.arn.split(":")[1] if permission_set.arn.count(":") >= 5 else "aws"
+    for ref in permission_set.customer_managed_policy_refs:
+        # A reference names a policy that must exist, with that path and name, in each assigned account.
+        arn = f"arn:{partition}:iam::{account_id}:policy{ref.path}{ref.name}"
+        found = policies.get(arn)
+        if found and _document_grants_everything(found.document, PolicySource(
+                name=found.name, kind="managed", arn=arn, owner_arn=permission_set.arn, account_id=account_id)):
+            sources.append(f"customer managed policy {ref.path}{ref.name} allows * on *")
+    return sources
+
+
+def _principal(center: IdentityCenter, assignment: AccountAssignment) -> dict[str, Any]:
+    if assignment.principal_type == "GROUP":
+        group = center.group(assignment.principal_id)
+        if group is None:
+            return {"type": "GROUP", "id": assignment.principal_id, "label": f"group {assignment.principal_id}"}
+        members = len(group.member_user_ids)
+        return {"type": "GROUP", "id": group.group_id, "name": group.display_name, "member_count": members,
+                "label": f"group {group.display_name} ({members} member{'s' if members != 1 else ''})"}
+    user = center.user(assignment.principal_id)
+    name = user.user_name if user else assignment.principal_id
+    return {"type": "USER", "id": assignment.principal_id, "name": name, "label": f"user {name}"}
+
+
+@rule(
+    id="ADMIN-006",
+    title="Administrator permission set assigned to production",
+    category="admin-overgrant",
+    severity="high",
+    rationale="""A permission set with full administrative access on a production account lets everyone in
+    the assigned group do anything there, including disabling the controls that would notice. Day-to-day
+    access to production should be scoped; administrator access should be rare, small and separately
+    approved, and never the same grant people use in development.""",
+    remediation="""Assign a scoped permission set for routine production work; keep administrator access
+    for a small break-glass group (ideally granted just in time), with a short session duration, and use a
+    separate permission set or group for non-production accounts.""",
+    compliance={
+        "CIS-AWS-3.0.0": ("1.16",),
+        "SOC2": ("CC6.3",),
+        "ISO27001-2022": ("A.8.2", "A.8.31"),
+        "NIST-800-53": ("AC-6",),
+    },
+)
+def admin_permission_set_on_prod(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    center = org.identity_center if org else None
+    if center is None:
+        return
+    for assignment in center.assignments:
+        if ctx.environment(assignment.account_id) != "prod":
+            continue
+        permission_set = center.permission_set(assignment.permission_set_arn)
+        if permission_set is None:
+            continue
+        sources = _admin_sources(ctx, permission_set, assignment.account_id)
+        if not sources:
+            continue
+        principal = _principal(center, assignment)
+        non_prod = sorted({
+            other.account_id for other in center.assignments
+            if other.permission_set_arn == assignment.permission_set_arn
+            and (other.principal_type, other.principal_id) == (assignment.principal_type, assignment.principal_id)
+            and ctx.environment(other.account_id) in NON_PROD
+        })
+        boundary = permission_set.permissions_boundary
+        message = (f"Permission set {permission_set.name} (full admin: {'; '.join(sources)}) is assigned to "
+                   f"{principal['label']} on production account {account_label(ctx, assignment.account_id)}")
+        if non_prod:
+            message += (f"; the same principal holds it on non-production account(s) "
+                        f"{', '.join(account_label(ctx, a) for a in non_prod)}")
+        if boundary:
+            message += "; a permissions boundary limits it"
+        yield Issue(
+            account_id=assignment.account_id,
+            resource_arn=permission_set.arn,
+            key=f"{assignment.principal_type}:{assignment.principal_id}",
+            severity="medium" if boundary else None,
+            message=message,
+            evidence={
+                "permission_set": {"arn": permission_set.arn, "name": permission_set.name},
+                "admin_through": sources,
+                "principal": {k: v for k, v in principal.items() if k != "label"},
+                "session_duration": permission_set.session_duration,
+                "permissions_boundary": boundary,
+                "also_assigned_non_prod_accounts": non_prod,
+            },
+        )
