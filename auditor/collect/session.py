@@ -14,6 +14,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.collect.readonly import check_operation
@@ -127,20 +128,43 @@ class SessionMaker:
         }
         if external_id:
             params["ExternalId"] = external_id
-        credentials = sts.assume_role(**params)["Credentials"]
+
+        def fetch() -> dict[str, Any]:
+            # Always from the caller's own credentials: a refresh never chains roles.
+            credentials = sts.assume_role(**params)["Credentials"]
+            expiration = credentials["Expiration"]
+            return {
+                "access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": expiration.isoformat() if hasattr(expiration, "isoformat") else str(expiration),
+            }
+
+        first = fetch()  # eagerly: a role that cannot be assumed fails here, as a coverage gap
+        credentials = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch, method="assume-role")
         with self._lock:
             core = botocore.session.Session()
             core.register_component("data_loader", self._loader)
-            session = boto3.Session(
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-                region_name=region,
-                botocore_session=core,
-            )
+            # botocore refreshes these before they expire (15 minutes ahead), so a long run never
+            # continues with stale credentials.
+            core.register_component("credential_provider", CredentialResolver([_Fixed(credentials)]))
+            session = boto3.Session(region_name=region, botocore_session=core)
             # boto3 appends its own data directory to the loader each time: keep one copy.
             self._loader.search_paths[:] = list(dict.fromkeys(self._loader.search_paths))
         return session
+
+
+class _Fixed(CredentialProvider):
+    """A credential provider that hands out one (refreshable) credentials object."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self._credentials
 
 
 def error_code_and_message(exc: Exception) -> tuple[str, str]:
