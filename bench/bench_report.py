@@ -45,12 +45,41 @@ def main() -> None:
     size_mb = path.stat().st_size / 1_000_000
     print(f"report.html: {size_mb:.1f} MB, rendered in {render_seconds:.2f} s -> {path}")
 
+    first_render(path)
+
     if args.all:
         started = time.perf_counter()
         written = write_reports(result, args.out, ("html", "json", "csv", "md"))
         print(f"write_reports (validation included): {time.perf_counter() - started:.2f} s")
         for name, written_path in written.items():
             print(f"  {name:<4} {written_path.stat().st_size / 1_000_000:8.1f} MB  {written_path}")
+
+
+def first_render(path: Path) -> None:
+    """Time from navigation to the first page of findings on screen, in Debian's headless Chromium."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("first render: skipped (playwright not installed)")
+        return
+    if not chromium.exists():
+        print("first render: skipped (no /usr/bin/chromium)")
+        return
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=args)
+        page = browser.new_page()
+        started = time.perf_counter()
+        page.goto(path.as_uri(), wait_until="domcontentloaded", timeout=600_000)
+        page.wait_for_selector("tr.finding-row", timeout=600_000)
+        shown = time.perf_counter() - started
+        started = time.perf_counter()
+        page.fill("#search", "prod")
+        page.locator("#result-count", has_text="filtered").wait_for(timeout=600_000)
+        searched = time.perf_counter() - started
+        browser.close()
+    print(f"first render in Chromium: {shown:.2f} s to the first page of findings; first search {searched:.2f} s")
 
 
 if __name__ == "__main__":
