@@ -401,6 +401,21 @@ def _seed_staging(acct: _Account, ids: dict[str, str]) -> None:
     acct.user("ci-deployer", inline=_allow("iam:*", "*"))
     acct.user("carol", inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['dev-app']}:role/dev-ops-role"))
     acct.client("ec2").create_volume(AvailabilityZone=f"{acct.region}a", Size=8)
+    # Privilege escalation (PRIVESC-001): the build role may launch an instance with the admin instance role.
+    ec2_trust = _trust({"Service": "ec2.amazonaws.com"})
+    codebuild_trust = _trust({"Service": "codebuild.amazonaws.com"})
+    acct.role("batch-admin-ec2", ec2_trust, admin=True)
+    acct.role("batch-reader-ec2", ec2_trust, inline=_allow("s3:GetObject", "*"))
+
+    def passes(role_name: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:AssociateIamInstanceProfile"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": acct.arn("role", role_name)},
+        ]}
+
+    acct.role("build-runner", codebuild_trust, inline=passes("batch-admin-ec2"))
+    # Benign twin: the same rights, but it can only pass the weak role.
+    acct.role("build-runner-limited", codebuild_trust, inline=passes("batch-reader-ec2"))
 
 
 def _seed_sandbox(acct: _Account) -> None:

@@ -96,6 +96,15 @@ def test_each_seeded_risk_found_and_twin_clean(
     assert not {r for _, r in found} & absent_names, (rule_id, found)
 
 
+def test_privilege_escalation_through_passrole(document: dict[str, Any]) -> None:
+    escalations = [f for f in document["findings"] if f["rule_id"] == "PRIVESC-001"]
+    sources = {f["resource_arn"].split("/")[-1] for f in escalations}
+    assert "build-runner" in sources and "build-runner-limited" not in sources
+    (runner,) = [f for f in escalations if f["resource_arn"].endswith(":role/build-runner")]
+    assert runner["path"][1].endswith(":role/batch-admin-ec2")
+    assert [h["kind"] for h in runner["evidence"]["hops"]] == ["can-escalate-to", "is-admin-of"]
+
+
 def test_management_account_workloads(document: dict[str, Any]) -> None:
     resources = {f["resource_arn"] for f in document["findings"] if f["rule_id"] == "MGMT-001"}
     assert any(":instance/" in arn for arn in resources)
