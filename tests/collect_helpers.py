@@ -200,6 +200,7 @@ def seed_prod(session: boto3.Session) -> SeededProd:
         TableName="orders", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        Tags=[{"Key": "team", "Value": "orders"}],
     )
     function_arn = session.client("lambda").create_function(
         FunctionName="worker", Runtime="python3.12", Role=role_arn, Handler="handler.handler",

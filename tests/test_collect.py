@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from auditor.collect import CollectOptions, collect
-from auditor.collect.iam import parse_credential_report, policy_document
+from auditor.collect import iam as iam_collector
+from auditor.collect.iam import CredentialReport, parse_credential_report, policy_document
 from auditor.collect.resources import resource_type_and_name
 from auditor.collect.session import Gaps
 from auditor.errors import UserError
@@ -208,7 +209,8 @@ def test_resources_include_untagged_ones_once(world: World) -> None:
     a, p = world.org.prod, world.prod
     got = [(r.arn, r.type, r.region, r.name, r.tags, r.role_arn, r.policy) for r in prod.resources]
     expected = [
-        (f"arn:aws:dynamodb:{REGION}:{a}:table/orders", "dynamodb:table", REGION, "orders", {}, None, None),
+        (f"arn:aws:dynamodb:{REGION}:{a}:table/orders", "dynamodb:table", REGION, "orders",
+         {"team": "orders"}, None, None),
         (f"arn:aws:ec2:{REGION}:{a}:instance/{p.instance_id}", "ec2:instance", REGION, "web",
          {"Name": "web"}, p.instance_profile_arn, None),
         (f"arn:aws:ec2:{REGION}:{a}:volume/{p.root_volume_id}", "ec2:volume", REGION, p.root_volume_id,
@@ -223,6 +225,59 @@ def test_resources_include_untagged_ones_once(world: World) -> None:
     assert got == sorted(expected, key=lambda resource: str(resource[0]))
     management = world.snapshot.account(MANAGEMENT)
     assert management is not None and management.resources == ()
+
+
+# Per-resource reads that GetResources (tags) or the resource's name (DynamoDB ARN) make unneeded.
+PER_RESOURCE_TAG_READS = ("s3:GetBucketTagging", "lambda:ListTags", "dynamodb:ListTagsOfResource")
+
+
+def test_tags_come_from_get_resources(world: World) -> None:
+    calls = world.snapshot.manifest.api_calls[world.org.prod]
+    assert [op for op in (*PER_RESOURCE_TAG_READS, "dynamodb:DescribeTable") if op in calls] == []
+    assert calls["resourcegroupstaggingapi:GetResources"] == 1
+    assert (calls["iam:GenerateCredentialReport"], calls["iam:GetCredentialReport"]) == (1, 1)
+    prod = world.snapshot.account(world.org.prod)
+    assert prod is not None
+    tags = {r.name: r.tags for r in prod.resources if r.type in ("s3:bucket", "lambda:function", "dynamodb:table")}
+    assert tags == {"prod-data": {"env": "prod"}, "prod-logs": {}, "worker": {"env": "prod"},
+                    "orders": {"team": "orders"}}
+
+
+def test_get_resources_denied_falls_back_to_per_resource_tag_reads(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def deny(**_: Any) -> None:
+        raise denied("GetResources")
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS,
+                         ("before-parameter-build.resource-groups-tagging-api.GetResources", deny)])
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    assert snapshot.coverage == (
+        CoverageGap(account_id=world.org.prod, service="resourcegroupstaggingapi", region=REGION,
+                    operation="GetResources", error_code="AccessDenied", message="not allowed: GetResources"),
+    )
+    prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
+    assert prod is not None and baseline is not None
+    # Only the SQS queue is lost: GetResources is the one listing that finds it.
+    assert prod.resources == tuple(r for r in baseline.resources if r.type != "sqs:queue")
+    calls = snapshot.manifest.api_calls[world.org.prod]
+    assert {op: calls.get(op, 0) for op in PER_RESOURCE_TAG_READS} == {
+        "s3:GetBucketTagging": 2, "lambda:ListTags": 1, "dynamodb:ListTagsOfResource": 1}
+    assert "dynamodb:DescribeTable" not in calls
+
+
+def test_buckets_outside_the_audited_regions_read_their_own_tags(world: World) -> None:
+    # GetResources is regional in AWS: an eu-west-1 audit cannot learn us-east-1 buckets' tags from it
+    # (moto answers them everywhere; the collector must not rely on that).
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,), regions=("eu-west-1",)))
+    assert snapshot.coverage == ()
+    prod = snapshot.account(world.org.prod)
+    assert prod is not None
+    buckets = {r.name: (r.region, r.tags) for r in prod.resources if r.type == "s3:bucket"}
+    assert buckets == {"prod-data": (REGION, {"env": "prod"}), "prod-logs": (REGION, {})}
+    calls = snapshot.manifest.api_calls[world.org.prod]
+    assert (calls["s3:GetBucketTagging"], calls["resourcegroupstaggingapi:GetResources"]) == (2, 1)
 
 
 def test_budgets(world: World) -> None:
@@ -343,6 +398,55 @@ def test_missing_or_refused_credentials_are_a_user_error(
 
 
 # --- pure parts ----------------------------------------------------------------------------------
+
+
+class FakeIam:
+    """Answers GetCredentialReport from a script: an error code, or "ok" for the report."""
+
+    def __init__(self, generate_error: str | None, answers: list[str]) -> None:
+        self.generate_error = generate_error
+        self.answers = answers
+        self.calls: list[str] = []
+
+    def generate_credential_report(self) -> dict[str, str]:
+        self.calls.append("generate")
+        if self.generate_error:
+            raise ClientError({"Error": {"Code": self.generate_error, "Message": "no"}}, "GenerateCredentialReport")
+        return {"State": "STARTED"}
+
+    def get_credential_report(self) -> dict[str, bytes]:
+        self.calls.append("get")
+        answer = self.answers.pop(0) if self.answers else "ReportInProgress"
+        if answer != "ok":
+            raise ClientError({"Error": {"Code": answer, "Message": "not yet"}}, "GetCredentialReport")
+        return {"Content": (REPORT_HEADER + "\n" + USER_ROW + "\n").encode()}
+
+
+@pytest.mark.parametrize(
+    ("generate_error", "answers", "calls", "rows", "gap"),
+    [
+        (None, ["ok"], ["generate", "get"], 1, None),
+        (None, ["ReportInProgress", "ok"], ["generate", "get", "get"], 1, None),
+        (None, ["ReportNotPresent", "ok"], ["generate", "get", "generate", "get"], 1, None),
+        (None, [], ["generate", "get", "get", "get"], None, ("GenerateCredentialReport", "ReportNotComplete")),
+        (None, ["AccessDenied"], ["generate", "get"], None, ("GetCredentialReport", "AccessDenied")),
+        ("AccessDenied", ["ok"], ["generate"], None, ("GetCredentialReport", "AccessDenied")),
+    ],
+    ids=["ready", "in progress", "not present", "never ready", "get denied", "generate denied"],
+)
+def test_credential_report_is_started_early_and_polled_when_read(
+    monkeypatch: pytest.MonkeyPatch, generate_error: str | None, answers: list[str], calls: list[str],
+    rows: int | None, gap: tuple[str, str] | None,
+) -> None:
+    monkeypatch.setattr(iam_collector, "REPORT_POLL_SECONDS", (0, 0, 0))
+    iam, gaps = FakeIam(generate_error, list(answers)), Gaps("111122223333")
+    report = CredentialReport(iam, gaps)
+    assert iam.calls == ["generate"]
+    got = report.rows()
+    assert iam.calls == calls
+    assert (None if got is None else len(got)) == rows
+    assert [(g.operation, g.error_code) for g in gaps.items] == ([gap] if gap else [])
+
 
 REPORT_HEADER = (
     "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"

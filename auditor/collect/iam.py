@@ -1,5 +1,8 @@
 """Collects one account's IAM: authorization details (users, groups, roles, managed policies),
 the credential report, the account summary and the password policy.
+
+The credential report is asked for first and read last (``CredentialReport``), so that IAM builds
+it while the other reads of the account go on.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from auditor.model import (
 
 SERVICE = "iam"
 AUTHORIZATION_FILTER = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
+AUTHORIZATION_PAGE_SIZE = 1000  # GetAccountAuthorizationDetails' MaxItems maximum (the default is 100)
 REPORT_POLL_SECONDS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2)  # about 27 s in all
 REPORT_NONE_VALUES = frozenset({"", "N/A", "no_information", "not_supported"})
 
@@ -52,8 +56,13 @@ def policy_document(raw: object, gaps: Gaps, service: str, operation: str, conte
     return {"_unparseable": text}
 
 
-def collect_iam(factory: ClientFactory, region: str, gaps: Gaps) -> IamData:
+def collect_iam(
+    factory: ClientFactory, region: str, gaps: Gaps, credential_report: CredentialReport | None = None
+) -> IamData:
+    """The account's IAM. With ``credential_report`` (started earlier by the caller) the report is left
+    out here (``credential_report=None`` in the answer) for the caller to read when it wants."""
     iam = factory.client(SERVICE, region)
+    report = credential_report or CredentialReport(iam, gaps)
     users: tuple[IamUser, ...] = ()
     groups: tuple[IamGroup, ...] = ()
     roles: tuple[IamRole, ...] = ()
@@ -76,7 +85,7 @@ def collect_iam(factory: ClientFactory, region: str, gaps: Gaps) -> IamData:
         groups=groups,
         roles=roles,
         policies=policies,
-        credential_report=_credential_report(iam, gaps),
+        credential_report=None if credential_report else report.rows(),
         account_summary=_account_summary(iam, gaps),
         password_policy=_password_policy(iam, gaps),
     )
@@ -87,7 +96,8 @@ def _authorization_details(iam: Client) -> dict[str, list[dict[str, Any]]]:
         "UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": [],
     }
     paginator = iam.get_paginator("get_account_authorization_details")
-    for page in paginator.paginate(Filter=AUTHORIZATION_FILTER):
+    for page in paginator.paginate(Filter=AUTHORIZATION_FILTER,
+                                   PaginationConfig={"PageSize": AUTHORIZATION_PAGE_SIZE}):
         for key, items in merged.items():
             items.extend(page.get(key, []))
     return merged
@@ -198,22 +208,59 @@ def _managed_policy(item: dict[str, Any], gaps: Gaps) -> ManagedPolicy:
     )
 
 
-def _credential_report(iam: Client, gaps: Gaps) -> tuple[CredentialReportRow, ...] | None:
-    try:
-        for pause in REPORT_POLL_SECONDS:
-            if iam.generate_credential_report().get("State") == "COMPLETE":
-                break
-            time.sleep(pause)
-        else:
-            gaps.add(SERVICE, "GenerateCredentialReport", "ReportNotComplete",
-                     "the credential report was still being generated; not collected")
+def start_credential_report(factory: ClientFactory, region: str, gaps: Gaps) -> CredentialReport:
+    """Ask IAM to build the account's credential report now; read it later with ``rows()``."""
+    return CredentialReport(factory.client(SERVICE, region), gaps)
+
+
+class CredentialReport:
+    """The account's credential report: generation is asked for on creation, ``rows()`` reads it.
+
+    Between the two the caller does its other reads, so IAM's generation time is rarely waited for.
+    Every failure becomes one gap, recorded by ``rows()``.
+    """
+
+    NOT_READY = frozenset({"ReportInProgress", "ReportNotPresent", "ReportExpired"})
+
+    def __init__(self, iam: Client, gaps: Gaps) -> None:
+        self._iam = iam
+        self._gaps = gaps
+        self._error: Exception | None = None
+        try:
+            iam.generate_credential_report()
+        except AWS_ERRORS as exc:
+            self._error = exc
+
+    def rows(self) -> tuple[CredentialReportRow, ...] | None:
+        if self._error is not None:
+            self._gaps.record(SERVICE, "GetCredentialReport", self._error)
             return None
-        content = iam.get_credential_report()["Content"]
-    except AWS_ERRORS as exc:
-        gaps.record(SERVICE, "GetCredentialReport", exc)
+        try:
+            content = self._content()
+        except AWS_ERRORS as exc:
+            self._gaps.record(SERVICE, "GetCredentialReport", exc)
+            return None
+        if content is None:
+            self._gaps.add(SERVICE, "GenerateCredentialReport", "ReportNotComplete",
+                           "the credential report was still being generated; not collected")
+            return None
+        text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+        return parse_credential_report(text)
+
+    def _content(self) -> object | None:
+        """The report's content, polling (bounded) while IAM still builds it; None if it never finished."""
+        for pause in REPORT_POLL_SECONDS:
+            try:
+                content: object = self._iam.get_credential_report()["Content"]
+                return content
+            except ClientError as exc:
+                code = error_code(exc)
+                if code not in self.NOT_READY:
+                    raise
+                if code != "ReportInProgress":  # none yet, or too old: ask again
+                    self._iam.generate_credential_report()
+            time.sleep(pause)
         return None
-    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
-    return parse_credential_report(text)
 
 
 def _optional(value: str | None) -> str | None:

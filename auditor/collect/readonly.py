@@ -50,7 +50,6 @@ _OPERATIONS: dict[str, str | None] = {
     "lambda:ListTags": "lambda:ListTags",
     "lambda:GetPolicy": "lambda:GetPolicy",
     "dynamodb:ListTables": "dynamodb:ListTables",
-    "dynamodb:DescribeTable": "dynamodb:DescribeTable",
     "dynamodb:ListTagsOfResource": "dynamodb:ListTagsOfResource",
     "resourcegroupstaggingapi:GetResources": "tag:GetResources",
     # Budgets

@@ -1,12 +1,16 @@
 """Collects one account's workload and data resources: EC2 instances and volumes, S3 buckets,
 RDS DB instances, Lambda functions, DynamoDB tables, and any other tagged resource the Resource
 Groups Tagging API knows. Resources are identified (and de-duplicated) by ARN.
+
+Tags of S3 buckets, Lambda functions and DynamoDB tables come from the region's GetResources answer
+(a resource absent from it has no tags); they are read per resource only where that answer is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +23,11 @@ REGIONAL_SERVICES = ("ec2", "rds", "lambda", "dynamodb", "resourcegroupstagginga
 MAX_REGION_THREADS = 4
 # Resource kinds for ARNs whose resource part carries no "<kind>/" or "<kind>:" prefix.
 ARN_KINDS_WITHOUT_PREFIX = {"s3": "bucket", "sns": "topic", "sqs": "queue"}
+TAGGING_PAGE_SIZE = 100  # GetResources' ResourcesPerPage maximum (the default is 50)
+LIST_BUCKETS_PAGE_SIZE = 1000  # any MaxBuckets makes ListBuckets answer each bucket's BucketRegion
+
+# A region's GetResources answer (tagged resources by ARN), or None when that call failed.
+Tagged = dict[str, Resource] | None
 
 
 def collect_resources(
@@ -30,20 +39,27 @@ def collect_resources(
     clients = {region: {svc: factory.client(svc, region) for svc in REGIONAL_SERVICES} for region in regions}
     context = _Context(factory.account_id, partition, gaps)
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_REGION_THREADS, len(regions)))) as pool:
-        futures = [pool.submit(_regional, clients[region], region, context) for region in regions]
-        buckets = list(_s3_buckets(factory, regions[0], context))
+        # Submitted first, so every listing that waits for its region's tags finds them started.
+        tagging: dict[str, Future[Tagged]] = {
+            region: pool.submit(_tagged_resources, clients[region]["resourcegroupstaggingapi"], region, context)
+            for region in regions
+        }
+        futures = [pool.submit(_regional, clients[region], region, tagging[region], context)
+                   for region in regions]
+        buckets = list(_s3_buckets(factory, regions[0], tagging, context))
         regional = [future.result() for future in futures]
+        tagged = [resource for future in tagging.values() for resource in (future.result() or {}).values()]
 
     found: dict[str, Resource] = {}
     for resource in buckets:
         found.setdefault(resource.arn, resource)
-    for service_resources, _ in regional:
+    for service_resources in regional:
         for resource in service_resources:
             found.setdefault(resource.arn, resource)
-    # Tagging-API items only fill in what the per-service listings did not already describe.
-    for _, tagged in regional:
-        for resource in tagged:
-            found.setdefault(resource.arn, resource)
+    # Tagging-API items only fill in what the per-service listings did not already describe
+    # (moto answers every bucket in every region: this also de-duplicates them by ARN).
+    for resource in tagged:
+        found.setdefault(resource.arn, resource)
     return tuple(sorted(found.values(), key=lambda r: r.arn))
 
 
@@ -57,39 +73,51 @@ class _Context:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
 
+def _tags_from(
+    tagged: Tagged, arn: str, read: Callable[[], dict[str, str]], context: _Context, operation: str,
+    region: str, name: str,
+) -> dict[str, str]:
+    """Tags from GetResources' answer when there is one (absent = untagged), else read per resource."""
+    if tagged is not None:
+        resource = tagged.get(arn)
+        return dict(resource.tags) if resource is not None else {}
+    try:
+        return read()
+    except AWS_ERRORS as exc:
+        service = arn.split(":")[2]
+        context.gaps.record(service, operation, exc, region=region, context=name)
+        return {}
+
+
 def _tag_list(tags: list[dict[str, str]] | None) -> dict[str, str]:
     return {tag["Key"]: tag.get("Value", "") for tag in tags or []}
 
 
 def _regional(
-    clients: dict[str, Client], region: str, context: _Context
-) -> tuple[list[Resource], list[Resource]]:
-    listings: list[tuple[str, str, Callable[[Client, str, _Context], Iterator[Resource]]]] = [
+    clients: dict[str, Client], region: str, tagging: Future[Tagged], context: _Context
+) -> list[Resource]:
+    listings: list[tuple[str, str, Callable[[Client, str, Tagged, _Context], Iterator[Resource]]]] = [
         ("ec2", "DescribeInstances", _ec2_instances),
         ("ec2", "DescribeVolumes", _ec2_volumes),
         ("rds", "DescribeDBInstances", _rds_instances),
         ("lambda", "ListFunctions", _lambda_functions),
         ("dynamodb", "ListTables", _dynamodb_tables),
     ]
+    tagged = tagging.result()
     resources: list[Resource] = []
     for service, operation, listing in listings:
         try:
-            resources.extend(listing(clients[service], region, context))
+            resources.extend(listing(clients[service], region, tagged, context))
         except AWS_ERRORS as exc:
             context.gaps.record(service, operation, exc, region=region)
-    tagged: list[Resource] = []
-    try:
-        tagged.extend(_tagged_resources(clients["resourcegroupstaggingapi"], region))
-    except AWS_ERRORS as exc:
-        context.gaps.record("resourcegroupstaggingapi", "GetResources", exc, region=region)
-    return resources, tagged
+    return resources
 
 
 def _pages(client: Client, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
     yield from client.get_paginator(operation).paginate(**params)
 
 
-def _ec2_instances(ec2: Client, region: str, context: _Context) -> Iterator[Resource]:
+def _ec2_instances(ec2: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
     for page in _pages(ec2, "describe_instances"):
         for reservation in page.get("Reservations", []):
             for instance in reservation.get("Instances", []):
@@ -107,7 +135,7 @@ def _ec2_instances(ec2: Client, region: str, context: _Context) -> Iterator[Reso
                 )
 
 
-def _ec2_volumes(ec2: Client, region: str, context: _Context) -> Iterator[Resource]:
+def _ec2_volumes(ec2: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
     for page in _pages(ec2, "describe_volumes"):
         for volume in page.get("Volumes", []):
             tags = _tag_list(volume.get("Tags"))
@@ -121,7 +149,7 @@ def _ec2_volumes(ec2: Client, region: str, context: _Context) -> Iterator[Resour
             )
 
 
-def _rds_instances(rds: Client, region: str, context: _Context) -> Iterator[Resource]:
+def _rds_instances(rds: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
     for page in _pages(rds, "describe_db_instances"):
         for db in page.get("DBInstances", []):
             yield Resource(
@@ -133,16 +161,12 @@ def _rds_instances(rds: Client, region: str, context: _Context) -> Iterator[Reso
             )
 
 
-def _lambda_functions(client: Client, region: str, context: _Context) -> Iterator[Resource]:
+def _lambda_functions(client: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
     for page in _pages(client, "list_functions"):
         for function in page.get("Functions", []):
             arn = function["FunctionArn"]
             name = function.get("FunctionName", "")
-            tags: dict[str, str] = {}
-            try:
-                tags = dict(client.list_tags(Resource=arn).get("Tags", {}))
-            except AWS_ERRORS as exc:
-                context.gaps.record("lambda", "ListTags", exc, region=region, context=name)
+            tags = _tags_from(tagged, arn, partial(_lambda_tags, client, arn), context, "ListTags", region, name)
             policy = None
             try:
                 raw = client.get_policy(FunctionName=arn)["Policy"]
@@ -158,20 +182,18 @@ def _lambda_functions(client: Client, region: str, context: _Context) -> Iterato
             )
 
 
-def _dynamodb_tables(dynamodb: Client, region: str, context: _Context) -> Iterator[Resource]:
+def _dynamodb_tables(dynamodb: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
     for page in _pages(dynamodb, "list_tables"):
         for name in page.get("TableNames", []):
+            # A table's ARN is built from its name: no DescribeTable call is needed to learn it.
             arn = context.arn("dynamodb", region, f"table/{name}")
-            try:
-                arn = dynamodb.describe_table(TableName=name)["Table"].get("TableArn", arn)
-            except AWS_ERRORS as exc:
-                context.gaps.record("dynamodb", "DescribeTable", exc, region=region, context=name)
-            tags: dict[str, str] = {}
-            try:
-                tags = _dynamodb_tags(dynamodb, arn)
-            except AWS_ERRORS as exc:
-                context.gaps.record("dynamodb", "ListTagsOfResource", exc, region=region, context=name)
+            tags = _tags_from(tagged, arn, partial(_dynamodb_tags, dynamodb, arn), context, "ListTagsOfResource",
+                              region, name)
             yield Resource(arn=arn, type="dynamodb:table", region=region, name=name, tags=tags)
+
+
+def _lambda_tags(client: Client, arn: str) -> dict[str, str]:
+    return dict(client.list_tags(Resource=arn).get("Tags", {}))
 
 
 def _dynamodb_tags(dynamodb: Client, arn: str) -> dict[str, str]:
@@ -196,37 +218,49 @@ def resource_type_and_name(arn: str) -> tuple[str, str]:
     return f"{service}:{ARN_KINDS_WITHOUT_PREFIX.get(service, 'resource')}", resource
 
 
-def _tagged_resources(tagging: Client, region: str) -> Iterator[Resource]:
-    for page in _pages(tagging, "get_resources"):
-        for mapping in page.get("ResourceTagMappingList", []):
-            arn = mapping["ResourceARN"]
-            kind, name = resource_type_and_name(arn)
-            arn_region = arn.split(":")[3] if arn.count(":") >= 5 else ""
-            yield Resource(
-                arn=arn, type=kind, region=arn_region or "global", name=name,
-                tags=_tag_list(mapping.get("Tags")),
-            )
-
-
-def _s3_buckets(factory: ClientFactory, home_region: str, context: _Context) -> Iterator[Resource]:
-    s3 = factory.client("s3", home_region)
+def _tagged_resources(tagging: Client, region: str, context: _Context) -> Tagged:
+    """The region's tagged resources by ARN, or None (and a gap) when GetResources failed."""
+    found: dict[str, Resource] = {}
     try:
-        buckets = [bucket for page in _pages(s3, "list_buckets") for bucket in page.get("Buckets", [])]
+        for page in _pages(tagging, "get_resources", PaginationConfig={"PageSize": TAGGING_PAGE_SIZE}):
+            for mapping in page.get("ResourceTagMappingList", []):
+                arn = mapping["ResourceARN"]
+                kind, name = resource_type_and_name(arn)
+                arn_region = arn.split(":")[3] if arn.count(":") >= 5 else ""
+                found[arn] = Resource(
+                    arn=arn, type=kind, region=arn_region or "global", name=name,
+                    tags=_tag_list(mapping.get("Tags")),
+                )
+    except AWS_ERRORS as exc:
+        context.gaps.record("resourcegroupstaggingapi", "GetResources", exc, region=region)
+        return None
+    return found
+
+
+def _s3_buckets(
+    factory: ClientFactory, home_region: str, tagging: dict[str, Future[Tagged]], context: _Context
+) -> Iterator[Resource]:
+    home = factory.client("s3", home_region)
+    try:
+        buckets = [
+            bucket
+            for page in _pages(home, "list_buckets", PaginationConfig={"PageSize": LIST_BUCKETS_PAGE_SIZE})
+            for bucket in page.get("Buckets", [])
+        ]
     except AWS_ERRORS as exc:
         context.gaps.record("s3", "ListBuckets", exc)
         return
     for bucket in buckets:
         name = bucket["Name"]
-        region = bucket.get("BucketRegion") or _bucket_region(s3, name, context)
+        region = bucket.get("BucketRegion") or _bucket_region(home, name, context)
         client = factory.client("s3", region or home_region)
-        yield Resource(
-            arn=f"arn:{context.partition}:s3:::{name}",
-            type="s3:bucket",
-            region=region or "unknown",
-            name=name,
-            tags=_bucket_tags(client, name, context),
-            policy=_bucket_policy(client, name, context),
-        )
+        arn = f"arn:{context.partition}:s3:::{name}"
+        policy = _bucket_policy(client, name, context)
+        # GetResources is regional: a bucket outside the audited regions is in none of its answers.
+        tagged = tagging[region].result() if region in tagging else None
+        tags = _tags_from(tagged, arn, partial(_bucket_tags, client, name), context, "GetBucketTagging", "global",
+                          name)
+        yield Resource(arn=arn, type="s3:bucket", region=region or "unknown", name=name, tags=tags, policy=policy)
 
 
 def _bucket_region(s3: Client, name: str, context: _Context) -> str | None:
@@ -241,14 +275,12 @@ def _bucket_region(s3: Client, name: str, context: _Context) -> str | None:
     return "eu-west-1" if location == "EU" else str(location)
 
 
-def _bucket_tags(s3: Client, name: str, context: _Context) -> dict[str, str]:
+def _bucket_tags(s3: Client, name: str) -> dict[str, str]:
     try:
         return _tag_list(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
     except ClientError as exc:
         if error_code(exc) != "NoSuchTagSet":
-            context.gaps.record("s3", "GetBucketTagging", exc, context=name)
-    except AWS_ERRORS as exc:
-        context.gaps.record("s3", "GetBucketTagging", exc, context=name)
+            raise
     return {}
 
 

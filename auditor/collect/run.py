@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from auditor import __version__
 from auditor.collect.budgets import collect_budgets
-from auditor.collect.iam import collect_iam
+from auditor.collect.iam import collect_iam, start_credential_report
 from auditor.collect.identity_center import collect_identity_center
 from auditor.collect.organizations import collect_organization
 from auditor.collect.resources import collect_resources
@@ -183,14 +183,19 @@ def _collect_account(
                 f"cannot assume {options.role_name} in {target.account_id}; account not audited"))
             return AccountSnapshot(account_id=target.account_id, name=target.name, audited=False), gaps.items
     factory = ClientFactory(session, target.account_id, counter)
+    # Asked for first and read last: IAM builds the report while the account's other reads go on.
+    credential_report = start_credential_report(factory, regions[0], gaps)
+    iam = collect_iam(factory, regions[0], gaps, credential_report)
+    resources = collect_resources(factory, regions, partition, gaps)
+    budgets = collect_budgets(factory, target.account_id, regions[0], gaps)
     snapshot = AccountSnapshot(
         account_id=target.account_id,
         name=target.name,
         audited=True,
         regions=regions,
-        iam=collect_iam(factory, regions[0], gaps),
-        resources=collect_resources(factory, regions, partition, gaps),
-        budgets=collect_budgets(factory, target.account_id, regions[0], gaps),
+        iam=iam.model_copy(update={"credential_report": credential_report.rows()}),
+        resources=resources,
+        budgets=budgets,
     )
     return snapshot, gaps.items
 
