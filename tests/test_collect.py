@@ -519,3 +519,44 @@ def test_policy_document_normalisation(raw: object, expected: dict[str, Any], ga
 )
 def test_resource_type_and_name(arn: str, expected: tuple[str, str]) -> None:
     assert resource_type_and_name(arn) == expected
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "DescribeInstances")
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_code"),
+    [
+        (lambda: _client_error("Throttling", "Rate exceeded"), "Throttling"),  # after botocore's retries
+        (lambda: botocore.exceptions.ReadTimeoutError(endpoint_url="https://ec2.eu-west-1.amazonaws.com"),
+         "ReadTimeoutError"),
+        (lambda: botocore.exceptions.EndpointConnectionError(endpoint_url="https://ec2.eu-west-1.amazonaws.com"),
+         "EndpointConnectionError"),
+        # an opt-in region that is not enabled for the account answers like this
+        (lambda: _client_error("AuthFailure", "AWS was not able to validate the provided access credentials"),
+         "AuthFailure"),
+        (lambda: _client_error("UnauthorizedOperation", "You are not authorized to perform this operation."),
+         "UnauthorizedOperation"),
+    ],
+    ids=["throttled", "read-timeout", "connection-error", "opt-in-region-disabled", "access-denied"],
+)
+def test_one_failing_region_is_a_gap_and_everything_else_is_collected(
+    world: World, monkeypatch: pytest.MonkeyPatch, failure: Any, error_code: str
+) -> None:
+    def fail_in_eu_west_1(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("client_region") == "eu-west-1":
+            raise failure()
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS,
+                         ("before-parameter-build.ec2.DescribeInstances", fail_in_eu_west_1)])
+    accounts = (world.org.prod, world.org.dev)
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=accounts, regions=(REGION, "eu-west-1")))
+    gaps = {(g.account_id, g.service, g.region, g.operation, g.error_code) for g in snapshot.coverage}
+    assert gaps == {(account, "ec2", "eu-west-1", "DescribeInstances", error_code) for account in accounts}
+    prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
+    assert prod is not None and baseline is not None and prod.audited
+    assert prod.iam == baseline.iam and prod.budgets == baseline.budgets
+    # everything of the healthy region is still there
+    assert {r.arn for r in baseline.resources} <= {r.arn for r in prod.resources}
