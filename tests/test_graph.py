@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from auditor.graph import AccessGraph, build_access_graph
+from auditor.iam.evaluate import Evaluator
 from auditor.model import Snapshot
 from tests.iam_helpers import (
     ADMIN,
@@ -248,3 +249,70 @@ def test_conditional_admin_is_flagged() -> None:
     )
     (grant,) = build_access_graph(snap, {}).admin_grants()
     assert grant.conditional and grant.undecided_conditions == ("aws:SourceIp",)
+
+
+# --- decisions shared between callers of one class -------------------------------------------------
+# Admins in three accounts hold the same AWS managed policy (one caller class); org-wide trusts differ by
+# condition; an SCP on NonProd stops assuming out of the account. Each pair must still get its own answer.
+CROSS_SCP = doc(
+    deny("sts:AssumeRole", Condition={"StringNotEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}})
+)
+ORG_WIDE_TRUSTS = {
+    "org-any": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}},
+    "red-team": {"StringEquals": {"aws:PrincipalTag/team": "red"}},
+    "ops-only": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/ops-*"}},
+}
+
+
+def shared_class_estate() -> Snapshot:
+    def acct(account_id: str) -> Any:
+        return account(
+            account_id,
+            users=[
+                user(account_id, "ops-admin", attached=[ADMIN_ARN], tags={"team": "red"}),
+                user(account_id, "admin", attached=[ADMIN_ARN]),
+            ],
+            roles=[role(account_id, name, trust("*", condition=cond)) for name, cond in ORG_WIDE_TRUSTS.items()],
+            policies=[aws_managed("AdministratorAccess", ADMIN)],
+        )
+
+    org = organization(scps=[("no-assume-out", CROSS_SCP, ["ou-ab12-nonp"])])
+    return snapshot(acct(DEV), acct(SHARED), acct(PROD), org=org)
+
+
+@pytest.mark.parametrize(
+    ("caller", "target", "expected"),
+    [
+        (user_arn(PROD, "admin"), role_arn(DEV, "org-any"), True),  # prod is not under the SCP
+        (user_arn(DEV, "admin"), role_arn(PROD, "org-any"), False),  # the SCP stops dev assuming out
+        (user_arn(DEV, "admin"), role_arn(DEV, "org-any"), True),  # ... but not within its account
+        (user_arn(PROD, "ops-admin"), role_arn(SHARED, "red-team"), True),
+        (user_arn(PROD, "admin"), role_arn(SHARED, "red-team"), False),  # same class, no tag
+        (user_arn(PROD, "ops-admin"), role_arn(DEV, "ops-only"), True),
+        (user_arn(PROD, "admin"), role_arn(DEV, "ops-only"), False),  # same class, other name
+    ],
+)
+def test_org_wide_trust_answers_each_caller_of_a_class(caller: str, target: str, expected: bool) -> None:
+    g = build_access_graph(shared_class_estate(), ENVIRONMENTS)
+    assert ((caller, target) in {(e.source, e.target_role_arn) for e in g.assume_edges()}) is expected
+
+
+def test_shared_decisions_equal_fresh_evaluations() -> None:
+    """Every can-assume edge (and every missing one) matches an evaluation made with nothing cached."""
+    snap = shared_class_estate()
+    g = build_access_graph(snap, ENVIRONMENTS)
+    edges = {(e.source, e.target_role_arn): e for e in g.assume_edges()}
+    callers = [u.arn for a in snap.accounts if a.iam for u in a.iam.users]
+    targets = [r.arn for a in snap.accounts if a.iam for r in a.iam.roles]
+    for caller in callers:
+        for target in targets:
+            decision = Evaluator(snap).can(caller, "sts:AssumeRole", target)
+            edge = edges.get((caller, target))
+            assert (edge is not None) is decision.allowed, (caller, target)
+            if edge is not None:
+                assert edge.conditional is decision.conditional
+                assert edge.decided_conditions == decision.decided_conditions
+                assert edge.undecided_conditions == decision.undecided_conditions
+    # org-any: prod's 2 users x 3 accounts + 2 + 2 at home; red-team, ops-only: prod's ops-admin x 3 + 1 + 1 each;
+    # plus "*" (anyone, conditional) on red-team and ops-only in each account
+    assert len(edges) == 10 + 5 + 5 + 6

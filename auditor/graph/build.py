@@ -12,10 +12,12 @@ principals of accounts outside the snapshot, and ``"*"`` (anyone). Edges carry a
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import networkx as nx
 
@@ -31,17 +33,22 @@ from auditor.graph.questions import (
     AssumeEdge,
 )
 from auditor.iam import actions as catalogue
+from auditor.iam.conditions import ConditionContext, ConditionOutcome, condition_fact_names
 from auditor.iam.escalation import escalation_edges
 from auditor.iam.evaluate import (
     Decision,
     Evaluator,
     GrantEvidence,
+    PolicyLevel,
     PrincipalPolicies,
     PrincipalType,
+    ResourceRef,
     StatementRef,
     can,
+    principal_match,
+    statement_outcome,
 )
-from auditor.iam.policy import Statement, arn_account
+from auditor.iam.policy import Policy, Statement, arn_account
 from auditor.model import Snapshot
 
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
@@ -91,19 +98,106 @@ def build_access_graph(
     ``assume_mfa``: what to assume about aws:MultiFactorAuthPresent for users with an MFA device
     (None: undecided, which makes MFA-gated access conditional).
     """
-    builder = _Builder(snapshot, environments, Evaluator(snapshot, assume_mfa=assume_mfa))
-    builder.structure()
-    builder.admins()
-    builder.trusts()
-    if escalation:
-        builder.escalations()
+    with _cyclic_gc_paused():
+        builder = _Builder(snapshot, environments, Evaluator(snapshot, assume_mfa=assume_mfa))
+        builder.structure()
+        builder.admins()
+        builder.trusts()
+        if escalation:
+            builder.escalations()
     return builder.result
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The build allocates millions of long-lived, acyclic objects; the cycle collector would re-scan them
+    all many times over (a third of the build time at 20,000 principals) to find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
 class _Candidate:
     principal: PrincipalPolicies
     statements: tuple[Statement, ...] | None  # identity allows covering sts:AssumeRole*; None: no prefilter
+    resource_class: int = -1  # equal for candidates whose statements name the same Resource patterns
+
+
+_Conditional = tuple[tuple[Policy, Statement, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class _CallerClass:
+    id: int  # equal for callers whose policies, guardrails and notes an evaluation cannot tell apart
+    conditional: _Conditional  # their statements with conditions, with the facts each reads
+    conditions: ConditionContext  # what is known about this caller's requests (before the resource's facts)
+
+
+class _RoleSide:
+    """One role as the resource of sts:AssumeRole*: its trust policy, its account's facts, decisions made."""
+
+    def __init__(self, evaluator: Evaluator, ref: ResourceRef, account_id: str) -> None:
+        self.ref = ref
+        self.account_id = account_id
+        self.facts = evaluator.resource_facts(account_id)
+        self._rcp_levels = evaluator.rcp_levels(account_id)
+        self._statements: dict[str, tuple[Statement, ...]] = {}
+        self._conditional: dict[str, _Conditional] = {}
+        self.decisions: dict[tuple[object, ...], Decision] = {}
+        # per action, when every statement's Principal is "*": how they name any caller, without asking each
+        self.anyone: dict[str, tuple[str | None, ...]] = {}
+
+    def _matches(self, action: str) -> list[tuple[Policy, Statement]]:
+        rcp = [m for level in self._rcp_levels or () for m in level.for_action(action)]
+        policy = self.ref.policy
+        return [*rcp, *((policy, st) for st in policy.for_action(action))] if policy is not None else rcp
+
+    def statements(self, action: str) -> tuple[Statement, ...]:
+        """The RCP and trust statements whose Principal element ``can`` matches against the caller."""
+        found = self._statements.get(action)
+        if found is None:
+            found = self._statements[action] = tuple(st for _, st in self._matches(action))
+            if found and all(_names_anyone(st) for st in found):
+                self.anyone[action] = ("anyone",) * len(found)
+        return found
+
+    def principal_matches(self, action: str, principal: PrincipalPolicies) -> tuple[str | None, ...]:
+        """How each of those statements names the caller (``can`` tells callers apart by this)."""
+        constant = self.anyone.get(action)
+        if constant is not None:
+            return constant
+        return tuple([principal_match(st, principal) for st in self.statements(action)])
+
+    def conditional(self, action: str) -> _Conditional:
+        found = self._conditional.get(action)
+        if found is None:
+            found = self._conditional[action] = _conditional(self._matches(action))
+        return found
+
+
+def _names_anyone(statement: Statement) -> bool:
+    """``principal_match`` is "anyone" for every caller: no Principal element, or exactly ``"AWS": "*"``."""
+    if statement.not_principals is not None:
+        return False
+    return statement.principals is None or statement.principals == {"AWS": ("*",)}
+
+
+def _conditional(matches: Iterable[tuple[Policy, Statement]]) -> _Conditional:
+    """Statements with conditions, each with the (lower-case) context keys its evaluation reads."""
+    return tuple(
+        (policy, st, tuple(n.lower() for n in condition_fact_names(st.conditions)))
+        for policy, st in matches
+        if st.conditions
+    )
+
+
+def _levels_signature(levels: tuple[PolicyLevel, ...]) -> tuple[object, ...]:
+    return tuple((level.policies, level.assumed_default and level.target_id) for level in levels)
 
 
 class _Builder:
@@ -121,6 +215,12 @@ class _Builder:
         )
         self.principals: list[PrincipalPolicies] = []
         self.admin_arns: set[str] = set()
+        self._caller_classes: dict[tuple[str, str], _CallerClass] = {}
+        self._class_ids: dict[tuple[object, ...], int] = {}
+        self._outcomes: dict[tuple[object, ...], ConditionOutcome] = {}
+        self._resource_classes: dict[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], int] = {}
+        self._resource_class_statements: dict[int, tuple[Statement, ...]] = {}
+        self._edge_statements: dict[int, tuple[Decision, dict[str, Any] | None, dict[str, Any] | None]] = {}
 
     # --- nodes -----------------------------------------------------------------------------------
     def _account_node(self, account_id: str, **attrs: object) -> str:
@@ -228,7 +328,10 @@ class _Builder:
                 if any(st.matches_action(a) for a in ASSUME_ACTIONS)
             )
             if statements:
-                candidate = _Candidate(principal, statements)
+                patterns = tuple((st.resources, st.not_resources) for st in statements)
+                resource_class = self._resource_classes.setdefault(patterns, len(self._resource_classes))
+                self._resource_class_statements.setdefault(resource_class, statements)
+                candidate = _Candidate(principal, statements, resource_class)
                 by_account[principal.account_id or ""].append(candidate)
                 everyone.append(candidate)
         return by_account, everyone
@@ -239,7 +342,12 @@ class _Builder:
             trust = self.evaluator.trust_policy(role_arn)
             if trust is None:
                 continue
-            role_ref = self.evaluator.resource(role_arn)
+            role_side = _RoleSide(self.evaluator, self.evaluator.resource(role_arn), role_account)
+            # which candidates' sts:AssumeRole* allows name this role: once per resource class, not per caller
+            names_role = [
+                any(st.matches_resource(role_arn) for st in statements)
+                for statements in self._resource_class_statements.values()
+            ]
             seen: dict[str, AssumeEdge] = {}
             for st in trust.allows():
                 action = next((a for a in ASSUME_ACTIONS if st.matches_action(a)), None)
@@ -249,24 +357,20 @@ class _Builder:
                 for kind, values in entries.items():
                     for value in values:
                         for source_type, source, source_account, concrete in self._sources(
-                            kind, value, role_account, by_account, everyone
+                            kind, value, role_account, by_account, everyone, names_role
                         ):
                             if source == role_arn:
                                 continue
                             if concrete is not None:
-                                if concrete.statements is not None and not any(
-                                    s.matches_resource(role_arn) for s in concrete.statements
-                                ):
-                                    continue
-                                principal = concrete.principal
+                                decision = self._concrete_decision(concrete.principal, action, role_side)
                             else:
                                 principal = self.evaluator.outsider(source, _principal_type(source_type))
-                            decision = can(
-                                principal,
-                                action,
-                                role_ref,
-                                self.evaluator.request_context(principal, role_account),
-                            )
+                                decision = can(
+                                    principal,
+                                    action,
+                                    role_side.ref,
+                                    self.evaluator.request_context(principal, role_account),
+                                )
                             if not decision.allowed:
                                 continue
                             edge = self._assume_edge(
@@ -281,6 +385,66 @@ class _Builder:
                 self.result._assume_edges.append(edge)
                 self._edge(source, role_arn, CAN_ASSUME, CAN_ASSUME, edge.conditional, edge)
 
+    def _concrete_decision(self, principal: PrincipalPolicies, action: str, role_side: _RoleSide) -> Decision:
+        """``can`` for a user or role of the snapshot, reused across callers that the decision cannot tell apart.
+
+        Within one role, a decision reads the caller only through its class (``_CallerClass``), whether it is
+        cross-account, how the trust (and RCP) statements name it, and the outcomes of the conditions of the
+        statements that apply; equal keys mean equal inputs, so the first evaluation serves the rest.
+        """
+        caller = self._caller_class(principal, action)
+        base = caller.conditions
+        facts = role_side.facts
+        outcomes: list[ConditionOutcome] = []
+        for policy, st, names in (*caller.conditional, *role_side.conditional(action)):
+            values = tuple(facts[n] if n in facts else base.lookup(n) for n in names)
+            outcome_key = (policy, st.index, values, base.assumptions)
+            outcome = self._outcomes.get(outcome_key)
+            if outcome is None:
+                outcome = self._outcomes[outcome_key] = statement_outcome(st, base.merged(facts))
+            outcomes.append(outcome)
+        key = (
+            caller.id,
+            action,
+            principal.account_id is not None and principal.account_id != role_side.account_id,
+            role_side.principal_matches(action, principal),
+            tuple(outcomes),
+        )
+        decision = role_side.decisions.get(key)
+        if decision is None:
+            context = self.evaluator.request_context(principal, role_side.account_id)
+            decision = can(principal, action, role_side.ref, context)
+            if decision.reason != "scp":  # its note names the caller's blocking OU or account: not shared
+                role_side.decisions[key] = decision
+        return decision
+
+    def _caller_class(self, principal: PrincipalPolicies, action: str) -> _CallerClass:
+        cache_key = (principal.arn, action)
+        found = self._caller_classes.get(cache_key)
+        if found is not None:
+            return found
+        scp_levels = None
+        if principal.type in ("user", "role", "group") and not principal.service_linked:
+            scp_levels = self.evaluator.scp_levels(principal.account_id)
+        matches = [
+            *principal.identity_for(action),
+            *principal.boundary_for(action),
+            *(m for level in scp_levels or () for m in level.for_action(action)),
+        ]
+        signature = (
+            principal.type,
+            principal.identity_known or principal.arn,
+            principal.boundary is not None,
+            tuple((p, st.index) for p, st in principal.identity_for(action)),
+            tuple((p, st.index) for p, st in principal.boundary_for(action)),
+            None if scp_levels is None else _levels_signature(scp_levels),
+            self.evaluator.condition_context(principal).assumptions,
+        )
+        class_id = self._class_ids.setdefault(signature, len(self._class_ids))
+        conditions = self.evaluator.condition_context(principal)
+        found = self._caller_classes[cache_key] = _CallerClass(class_id, _conditional(matches), conditions)
+        return found
+
     def _sources(
         self,
         kind: str,
@@ -288,6 +452,7 @@ class _Builder:
         role_account: str,
         by_account: Mapping[str, list[_Candidate]],
         everyone: list[_Candidate],
+        names_role: list[bool],
     ) -> list[tuple[str, str, str | None, _Candidate | None]]:
         """(source type, id, account, concrete candidate or None) named by one principal value."""
         if kind == "Service":
@@ -299,13 +464,21 @@ class _Builder:
         if value == "*":
             return [
                 ("anyone", "*", None, None),
-                *((c.principal.type, c.principal.arn, c.principal.account_id, c) for c in everyone),
+                *(
+                    (c.principal.type, c.principal.arn, c.principal.account_id, c)
+                    for c in everyone
+                    if names_role[c.resource_class]
+                ),
             ]
         account = arn_account(value)
         if value.endswith(":root") and account:
             return [
                 ("account", value, account, None),
-                *((c.principal.type, c.principal.arn, account, c) for c in by_account.get(account, [])),
+                *(
+                    (c.principal.type, c.principal.arn, account, c)
+                    for c in by_account.get(account, [])
+                    if names_role[c.resource_class]
+                ),
             ]
         known = self.evaluator.principal(value)
         if known is not None and known.type in ("user", "role"):
@@ -327,8 +500,13 @@ class _Builder:
         trust_statement: Statement,
         decision: Decision,
     ) -> AssumeEdge:
-        identity = decision.identity_statements()
-        trust = decision.resource_statements()
+        found = self._edge_statements.get(id(decision))
+        if found is None or found[0] is not decision:  # the decision is kept in the value: ids stay unique
+            identity = decision.identity_statements()
+            trust = decision.resource_statements()
+            found = (decision, identity[0].statement if identity else None, trust[0].statement if trust else None)
+            self._edge_statements[id(decision)] = found
+        _, identity_statement, trust_of_decision = found
         internal = source_account is not None and source_account in self.result.internal_accounts
         return AssumeEdge(
             source=source,
@@ -336,8 +514,8 @@ class _Builder:
             source_account_id=source_account,
             target_role_arn=role_arn,
             target_account_id=role_account,
-            trust_statement=trust[0].statement if trust else trust_statement.raw,
-            identity_statement=identity[0].statement if identity else None,
+            trust_statement=trust_of_decision if trust_of_decision is not None else trust_statement.raw,
+            identity_statement=identity_statement,
             in_organization=internal,
             conditional=decision.conditional,
             undecided_conditions=decision.undecided_conditions,
@@ -379,10 +557,11 @@ class _Builder:
         stack = [n for n, d in self.graph.nodes(data=True) if d.get("kind") == "account"]
         while stack:
             node = stack.pop()
-            for u, _, data in self.graph.in_edges(node, data=True):
-                if data.get("kind") in PATH_KINDS and u not in seen:
-                    seen.add(u)
-                    stack.append(u)
+            for u, keyed in self.graph.pred[node].items():
+                for data in keyed.values():
+                    if data.get("kind") in PATH_KINDS and u not in seen:
+                        seen.add(u)
+                        stack.append(u)
         return seen
 
 

@@ -9,7 +9,7 @@ the admin nodes of an account), never by evaluating all pairs of principals.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -94,7 +94,9 @@ class AccessGraph:
     _assume_edges: list[AssumeEdge] = field(default_factory=list)
     _escalation_edges: list[EscalationEdge] = field(default_factory=list)
     _hop_cache: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    _hops_by_edge: dict[tuple[str, str, str], Hop] = field(default_factory=dict, repr=False)
     _paths_cache: dict[tuple[tuple[str, ...] | None, int], list[AccessPath]] = field(default_factory=dict, repr=False)
+    _target_paths: dict[tuple[str, int], list[AccessPath]] = field(default_factory=dict, repr=False)
 
     # --- node facts ---------------------------------------------------------------------------
     def node_kind(self, node: str) -> str:
@@ -142,11 +144,7 @@ class AccessGraph:
             if depth[node] >= max_hops:
                 continue
             in_edges = sorted(
-                (
-                    (u, k, d)
-                    for u, _, k, d in self.graph.in_edges(node, keys=True, data=True)
-                    if d.get("kind") in PATH_KINDS
-                ),
+                ((u, k, d) for u, k, d in _in_edges(self.graph, node) if d.get("kind") in PATH_KINDS),
                 key=lambda e: (bool(e[2].get("conditional")), e[0], e[1]),
             )
             for u, key, data in in_edges:
@@ -162,9 +160,19 @@ class AccessGraph:
         node = source
         while node in nxt:
             target, key, data = nxt[node]
-            hops.append(Hop(node, target, str(data["kind"]), self._evidence(node, target, key, data)))
+            hops.append(self._hop(node, target, key, data))
             node = target
         return tuple(hops)
+
+    def _hop(self, source: str, target: str, key: str, data: Mapping[str, Any]) -> Hop:
+        """One edge as a hop, built once per edge and shared by every path through it."""
+        cache_key = (source, target, key)
+        hop = self._hops_by_edge.get(cache_key)
+        if hop is None:
+            hop = self._hops_by_edge[cache_key] = Hop(
+                source, target, str(data["kind"]), self._evidence(source, target, key, data)
+            )
+        return hop
 
     def _evidence(self, source: str, target: str, key: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """An edge's evidence as a dict, converted once per edge (many paths share the same hops)."""
@@ -203,15 +211,24 @@ class AccessGraph:
         targets = list(cache_key[0]) if cache_key[0] is not None else self.account_ids()
         out: list[AccessPath] = []
         for target in targets:
-            if target not in self.graph:
-                continue
-            nxt = self._reverse_bfs(target, max_hops)
-            for source in nxt:
-                if self._is_path_source(source, target):
-                    out.append(self._path(source, target, self._hops(source, nxt)))
+            if target in self.graph:
+                out.extend(self._paths_to(target, max_hops))
         out.sort(key=lambda p: (len(p.hops), p.target_account_id, p.source))
         self._paths_cache[cache_key] = out
         return list(out)
+
+    def _paths_to(self, target: str, max_hops: int) -> list[AccessPath]:
+        """The paths to one target, searched once and shared by every question that names the target."""
+        found = self._target_paths.get((target, max_hops))
+        if found is None:
+            nxt = self._reverse_bfs(target, max_hops)
+            found = [
+                self._path(source, target, self._hops(source, nxt))
+                for source in nxt
+                if self._is_path_source(source, target)
+            ]
+            self._target_paths[(target, max_hops)] = found
+        return found
 
     def escalation_paths(self, max_hops: int = 5) -> list[AccessPath]:
         """Principals that are not admin of their own account but can become admin through a technique."""
@@ -220,7 +237,7 @@ class AccessGraph:
         for account in accounts:
             if account not in self.graph:
                 continue
-            direct_admins = {u for u, _, d in self.graph.in_edges(account, data=True) if d.get("kind") == IS_ADMIN_OF}
+            direct_admins = {u for u, _, d in _in_edges(self.graph, account) if d.get("kind") == IS_ADMIN_OF}
             # state: (node, path to the account uses an escalation hop)
             nxt: dict[tuple[str, bool], tuple[tuple[str, bool], str, dict[str, Any]]] = {}
             depth = {(account, False): 0}
@@ -230,7 +247,7 @@ class AccessGraph:
                 node, escalated = state
                 if depth[state] >= max_hops:
                     continue
-                for u, _, key, data in self.graph.in_edges(node, keys=True, data=True):
+                for u, key, data in _in_edges(self.graph, node):
                     if data.get("kind") not in PATH_KINDS:
                         continue
                     prev = (u, escalated or data["kind"] == CAN_ESCALATE_TO)
@@ -248,8 +265,7 @@ class AccessGraph:
                 state = (node, True)
                 while state in nxt:
                     target_state, key, data = nxt[state]
-                    evidence = self._evidence(state[0], target_state[0], key, data)
-                    hops.append(Hop(state[0], target_state[0], str(data["kind"]), evidence))
+                    hops.append(self._hop(state[0], target_state[0], key, data))
                     state = target_state
                 out.append(self._path(node, account, tuple(hops)))
         out.sort(key=lambda p: (len(p.hops), p.target_account_id, p.source))
@@ -277,7 +293,7 @@ class AccessGraph:
                 node = queue.popleft()
                 if depth[node] >= max_hops:
                     continue
-                for u, _, data in self.graph.in_edges(node, data=True):
+                for u, _, data in _in_edges(self.graph, node):
                     if data.get("kind") in PATH_KINDS and u not in depth:
                         depth[u] = depth[node] + 1
                         queue.append(u)
@@ -291,6 +307,13 @@ class AccessGraph:
             key: {"admin": len(admin_sources.get(key, ())), "write": len(write_sources.get(key, ()))}
             for key in sorted(keys)
         }
+
+
+def _in_edges(graph: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(source, key, data) of the edges into ``node``, in ``in_edges`` order, without its per-call views."""
+    for u, keyed in graph.pred[node].items():
+        for key, data in keyed.items():
+            yield u, key, data
 
 
 def _hop_evidence(data: Mapping[str, Any]) -> dict[str, Any]:

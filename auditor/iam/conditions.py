@@ -139,6 +139,21 @@ def evaluate_conditions(
     )
 
 
+def condition_fact_names(conditions: Mapping[str, Mapping[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The context keys ``evaluate_conditions`` may look up for these conditions (keys and policy variables)."""
+    names: dict[str, None] = {}
+    for block in conditions.values():
+        for key, values in block.items():
+            if key.lower() in CALLER_CONTROLLED:
+                continue
+            names[key] = None
+            for value in values:
+                for var in _VARIABLE.findall(value):
+                    if var not in ("*", "?", "$"):
+                        names[var] = None
+    return tuple(names)
+
+
 def _evaluate_one(operator: str, key: str, expected: tuple[str, ...], context: ConditionContext) -> Tri:
     op = operator.lower()
     quantifier = ""

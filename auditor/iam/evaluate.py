@@ -21,7 +21,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from auditor.iam import actions as catalogue
 from auditor.iam.conditions import (
@@ -29,6 +29,7 @@ from auditor.iam.conditions import (
     ConditionOutcome,
     Opaque,
     Tri,
+    condition_fact_names,
     evaluate_conditions,
     tri_all,
 )
@@ -197,6 +198,7 @@ class PrincipalPolicies:
     tags: Mapping[str, str] = field(default_factory=dict)
     _by_action: dict[tuple[bool, str], _Matches] = field(default_factory=dict, init=False, repr=False, compare=False)
     _caller: dict[Any, _CallerSide] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo_sig: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def signature(self) -> tuple[Any, ...]:
@@ -292,13 +294,16 @@ class _Trail:
         self.assumptions.extend(outcome.assumptions)
 
 
-def _outcome(statement: Statement, ctx: ConditionContext) -> ConditionOutcome:
+def statement_outcome(statement: Statement, ctx: ConditionContext) -> ConditionOutcome:
     """Conditions of a statement; symbolic policy variables it matched through make it undecided."""
     outcome = evaluate_conditions(statement.conditions, ctx, statement.effect)
     if not statement.symbolic_variables or outcome.result == Tri.NO:
         return outcome
     symbols = tuple(f"${{{v}}}" for v in statement.symbolic_variables)
     return ConditionOutcome(Tri.MAYBE, outcome.decided, outcome.undecided + symbols, outcome.assumptions)
+
+
+_outcome = statement_outcome
 
 
 def _best_allow(
@@ -320,8 +325,12 @@ def _best_allow(
     return part
 
 
-def _principal_of(statement: Statement, principal: PrincipalPolicies) -> str | None:
+def principal_match(statement: Statement, principal: PrincipalPolicies) -> str | None:
+    """How a statement's Principal/NotPrincipal element names the caller (``Statement.principal_match``)."""
     return statement.principal_match(principal.match_kind, principal.arn, principal.account_id)
+
+
+_principal_of = principal_match
 
 
 def _resource_matches(policy: Policy | None, action: str) -> _Matches:
@@ -420,17 +429,131 @@ def can(
             if hit and (st.conditions or st.symbolic_variables):
                 conditional = True
     mask = tuple(hits)
+    shared = ctx.shared
+    memo_key: tuple[Any, ...] | None = None
+    if shared is not None:
+        # a whole decision is reused by any request that agrees on everything it reads (see _memo_key)
+        memo_key = _memo_key(principal, action, res, ctx, cross, scp_levels, rcp_levels, caller_matches, mask)
+        found = shared.get(memo_key)
+        if found is _BY_SCP_TARGET:
+            found = shared.get((memo_key, tuple(level.target_id for level in scp_levels or ())))
+        if found is not None:
+            return cast(Decision, found)
     cache: dict[Any, _CallerSide]
     key: tuple[Any, ...]
-    if conditional or ctx.shared is None:
+    if conditional or shared is None:
         cache, key = principal._caller, (action, mask, ctx if conditional else None, scp_levels is None)
     else:
         scp_signature = tuple(level.policies for level in scp_levels) if scp_levels is not None else None
-        cache, key = ctx.shared, (principal.signature, scp_signature, action, mask)
+        cache, key = shared, (principal.signature, scp_signature, action, mask)
     caller = cache.get(key)
     if caller is None:
         caller = cache[key] = _caller_side(principal, action, res.arn, cond, scp_levels)
+    decision = _decide(principal, action, res, ctx, caller, cross, scp_levels, rcp_levels)
+    if shared is not None and memo_key is not None:
+        if decision.reason == "scp":  # its note names the blocking level: reuse only under the same levels
+            shared[memo_key] = _BY_SCP_TARGET
+            shared[(memo_key, tuple(level.target_id for level in scp_levels or ()))] = decision
+        else:
+            shared[memo_key] = decision
+    return decision
 
+
+_BY_SCP_TARGET = object()  # memo marker: the decision also depends on the SCP levels' target ids
+
+
+def _memo_key(
+    principal: PrincipalPolicies,
+    action: str,
+    res: ResourceRef,
+    ctx: RequestContext,
+    cross: bool,
+    scp_levels: tuple[PolicyLevel, ...] | None,
+    rcp_levels: tuple[PolicyLevel, ...] | None,
+    caller_matches: tuple[_Matches, ...],
+    mask: tuple[bool, ...],
+) -> tuple[Any, ...]:
+    """Everything a decision reads: which statements apply (by policy object and index), how the Resource and
+    Principal elements matched, the outcome of each conditional statement, and the texts of assumptions.
+
+    Two requests with equal keys get equal decisions, whatever the principal, resource or account: this is
+    what lets one evaluation serve every caller of a class (e.g. all admins against one org-wide trust).
+    """
+    assert ctx.shared is not None
+    shared = ctx.shared
+    cond = ctx.conditions
+    caller_sig = principal._memo_sig.get(action)
+    if caller_sig is None:
+        caller_sig = principal._memo_sig[action] = (
+            principal.type,
+            principal.identity_known or principal.arn,
+            principal.boundary is not None,
+            tuple((p, st.index) for p, st in principal.identity_for(action)),
+            tuple((p, st.index) for p, st in principal.boundary_for(action)),
+        )
+    outcomes: list[ConditionOutcome] = []
+    position = 0
+    for matches in caller_matches:
+        for policy, st in matches:
+            if mask[position] and (st.conditions or st.symbolic_variables):
+                outcomes.append(_shared_outcome(shared, policy, st, cond))
+            position += 1
+    resource_sig: list[tuple[bool, str | None]] = []
+    resource_statements = (
+        *(m for level in rcp_levels or () for m in level.for_action(action)),
+        *_resource_matches(res.policy, action),
+    )
+    for policy, st in resource_statements:
+        hit = st.matches_resource(res.arn)
+        match = _principal_of(st, principal) if hit else None
+        resource_sig.append((hit, match))
+        if match is not None and (st.conditions or st.symbolic_variables):
+            outcomes.append(_shared_outcome(shared, policy, st, cond))
+    return (
+        "decision",
+        action,
+        caller_sig,
+        cross,
+        None if scp_levels is None else tuple(_level_sig(level) for level in scp_levels),
+        None if rcp_levels is None else tuple((level.target_id, *_level_sig(level)) for level in rcp_levels),
+        res.policy,
+        res.policy_required,
+        mask,
+        tuple(resource_sig),
+        tuple(outcomes),
+        cond.assumptions,
+    )
+
+
+def _level_sig(level: PolicyLevel) -> tuple[Any, ...]:
+    return (level.policies, level.target_id if level.assumed_default else None)
+
+
+def _shared_outcome(shared: dict[Any, Any], policy: Policy, statement: Statement, cond: ConditionContext) -> Any:
+    """``_outcome`` cached by the facts it reads: its condition keys, the variables in its values, MFA notes."""
+    names_key = ("condition-facts", policy, statement.index)
+    names = shared.get(names_key)
+    if names is None:
+        names = shared[names_key] = condition_fact_names(statement.conditions)
+    facts = tuple(cond.lookup(name) for name in names)
+    key = ("outcome", policy, statement.index, facts, cond.assumptions)
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = _outcome(statement, cond)
+    return found
+
+
+def _decide(
+    principal: PrincipalPolicies,
+    action: str,
+    res: ResourceRef,
+    ctx: RequestContext,
+    caller: _CallerSide,
+    cross: bool,
+    scp_levels: tuple[PolicyLevel, ...] | None,
+    rcp_levels: tuple[PolicyLevel, ...] | None,
+) -> Decision:
+    cond = ctx.conditions
     trail = _Trail()
     trail.assumptions.extend(cond.assumptions)
     for levels, label in ((scp_levels, "SCP"), (rcp_levels, "RCP")):
@@ -600,11 +723,14 @@ class Evaluator:
         self._scps: list[Policy] = []
         self._rcps: list[Policy] = []
         self._trust: dict[str, Policy | None] = {}
+        self._resource_policies: dict[str, Policy | None] = {}
         self._shared: dict[tuple[str, str], Policy | None] = {}
         self._shared_callers: dict[Any, Any] = {}
         self._group_policies: dict[str, list[Policy]] = {}
         self._contexts: dict[tuple[str, str, str | None], RequestContext] = {}
         self._conditions: dict[tuple[str, str], ConditionContext] = {}
+        self._resource_facts: dict[str, dict[str, tuple[str, ...] | Opaque]] = {}
+        self._default_guardrails: dict[str, Policy] = {}
         self._targets: dict[str, tuple[str, ...]] = {}
         self._guardrails_collected = {"SERVICE_CONTROL_POLICY": False, "RESOURCE_CONTROL_POLICY": False}
         if org is not None:
@@ -773,7 +899,10 @@ class Evaluator:
             if attached:
                 levels.append(PolicyLevel(target, attached))
             else:
-                default = parse_policy(FULL_AWS_ACCESS, PolicySource(f"default-{kind}", kind))
+                default = self._default_guardrails.get(kind)
+                if default is None:  # one shared object: equal levels then share cached evaluations
+                    default = parse_policy(FULL_AWS_ACCESS, PolicySource(f"default-{kind}", kind))
+                    self._default_guardrails[kind] = default
                 levels.append(PolicyLevel(target, (default,), assumed_default=True))
         return tuple(levels)
 
@@ -852,6 +981,17 @@ class Evaluator:
             }
         return ConditionContext(values=values, absent=frozenset(absent), assumptions=tuple(assumptions))
 
+    def resource_facts(self, resource_account: str) -> Mapping[str, tuple[str, ...] | Opaque]:
+        """Condition facts of a request to a resource of ``resource_account`` (lower-case keys; cached)."""
+        found = self._resource_facts.get(resource_account)
+        if found is None:
+            facts: dict[str, tuple[str, ...] | Opaque] = {"aws:resourceaccount": (resource_account,)}
+            if self.in_organization(resource_account) and self.org_id:
+                facts["aws:resourceorgid"] = (self.org_id,)
+                facts["aws:resourceorgpaths"] = (self._org_paths[resource_account],)
+            found = self._resource_facts[resource_account] = facts
+        return found
+
     def request_context(
         self,
         principal: PrincipalPolicies,
@@ -863,11 +1003,7 @@ class Evaluator:
             return self._contexts[key]
         conditions = self.condition_context(principal)
         if resource_account is not None:
-            resource_facts: dict[str, tuple[str, ...] | Opaque] = {"aws:resourceaccount": (resource_account,)}
-            if self.in_organization(resource_account) and self.org_id:
-                resource_facts["aws:resourceorgid"] = (self.org_id,)
-                resource_facts["aws:resourceorgpaths"] = (self._org_paths[resource_account],)
-            conditions = conditions.merged(resource_facts)
+            conditions = conditions.merged(self.resource_facts(resource_account))
         if extra:
             conditions = conditions.merged(extra)
         scp = self.scp_levels(principal.account_id) if principal.type in ("user", "role", "group") else None
@@ -910,10 +1046,12 @@ class Evaluator:
         account_id, res = found
         policy = None
         if res.policy is not None:
-            policy = self.parse(
-                res.policy,
-                PolicySource(f"{res.name or arn} resource policy", "resource", arn, arn, account_id),
-            )
+            if arn not in self._resource_policies:  # parsed once per ARN asked: decisions are cached per policy
+                self._resource_policies[arn] = self.parse(
+                    res.policy,
+                    PolicySource(f"{res.name or arn} resource policy", "resource", arn, arn, account_id),
+                )
+            policy = self._resource_policies[arn]
         return ResourceRef(arn, account_id, policy, policy_required=res.type in POLICY_REQUIRED_TYPES)
 
     def can(
