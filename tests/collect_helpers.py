@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.kms.models import kms_backends
 
 MANAGEMENT = "123456789012"
 REGION = "us-east-1"
@@ -54,6 +55,23 @@ BUCKET_POLICY = {
     }],
 }
 
+EXTERNAL = "111111111111"
+
+
+def _grant(sid: str, action: str) -> dict[str, Any]:
+    """A resource policy that lets the EXTERNAL account do ``action`` on the resource."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{EXTERNAL}:root"},
+                       "Action": action, "Resource": "*"}],
+    }
+
+
+KEY_POLICY = _grant("DecryptFromDev", "kms:Decrypt")
+QUEUE_POLICY = _grant("SendFromDev", "sqs:SendMessage")
+TOPIC_POLICY = _grant("PublishFromDev", "sns:Publish")
+SECRET_POLICY = _grant("ReadFromDev", "secretsmanager:GetSecretValue")
+
 
 @dataclass(frozen=True)
 class SeededOrg:
@@ -77,6 +95,11 @@ class SeededProd:
     data_volume_id: str
     function_arn: str
     queue_url: str
+    key_arn: str  # customer managed, alias/app, tagged, KEY_POLICY
+    bare_key_arn: str  # customer managed, no alias, no tags, the default key policy
+    aws_managed_key_arn: str  # alias/aws/secretsmanager: never collected
+    secret_arn: str  # tagged, SECRET_POLICY
+    bare_secret_arn: str  # no tags, no resource policy
 
 
 def member_session(account_id: str) -> boto3.Session:
@@ -148,7 +171,8 @@ def _zip() -> bytes:
 
 
 def seed_prod(session: boto3.Session) -> SeededProd:
-    """IAM (group, user, role, policies), resources tagged and untagged, and a budget.
+    """IAM (group, user, role, policies), resources tagged and untagged, with and without resource
+    policies, and a budget.
 
     AdministratorAccess (attached to the group) and ReadOnlyAccess (attached to nothing) are the
     only AWS managed policies in the account.
@@ -206,7 +230,31 @@ def seed_prod(session: boto3.Session) -> SeededProd:
         FunctionName="worker", Runtime="python3.12", Role=role_arn, Handler="handler.handler",
         Code={"ZipFile": _zip()}, Tags={"env": "prod"},
     )["FunctionArn"]
-    queue_url = session.client("sqs").create_queue(QueueName="jobs", tags={"env": "prod"})["QueueUrl"]
+    sqs: Any = session.client("sqs")
+    queue_url = sqs.create_queue(
+        QueueName="jobs", tags={"env": "prod"}, Attributes={"Policy": json.dumps(QUEUE_POLICY)})["QueueUrl"]
+    sqs.create_queue(QueueName="scratch")
+
+    kms: Any = session.client("kms")
+    key = kms.create_key(Policy=json.dumps(KEY_POLICY), Tags=[{"TagKey": "env", "TagValue": "prod"}])["KeyMetadata"]
+    kms.create_alias(AliasName="alias/app", TargetKeyId=key["KeyId"])
+    bare_key = kms.create_key()["KeyMetadata"]
+    # AWS creates its managed keys itself, under reserved aliases no API caller may create: seed one in moto.
+    managed_key = kms.create_key()["KeyMetadata"]
+    kms_backend = kms_backends[account_id][REGION]
+    kms_backend.keys[managed_key["KeyId"]].key_manager = "AWS"
+    kms_backend.create_alias(managed_key["KeyId"], "alias/aws/secretsmanager")
+
+    sns: Any = session.client("sns")
+    sns.create_topic(Name="alerts", Tags=[{"Key": "env", "Value": "prod"}],
+                     Attributes={"Policy": json.dumps(TOPIC_POLICY)})
+    sns.create_topic(Name="bare")
+
+    secrets: Any = session.client("secretsmanager")
+    secret_arn = secrets.create_secret(
+        Name="db-password", SecretString="s3cr3t", Tags=[{"Key": "env", "Value": "prod"}])["ARN"]
+    secrets.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps(SECRET_POLICY))
+    bare_secret_arn = secrets.create_secret(Name="api-token", SecretString="t0ken")["ARN"]
 
     session.client("budgets").create_budget(
         AccountId=account_id,
@@ -219,5 +267,6 @@ def seed_prod(session: boto3.Session) -> SeededProd:
         }],
     )
     return SeededProd(
-        user_arn, role_arn, profile_arn, instance, root_volume, data_volume, function_arn, queue_url
+        user_arn, role_arn, profile_arn, instance, root_volume, data_volume, function_arn, queue_url,
+        key["Arn"], bare_key["Arn"], managed_key["Arn"], secret_arn, bare_secret_arn,
     )

@@ -24,9 +24,13 @@ from tests.collect_helpers import (
     BOUNDARY,
     BUCKET_POLICY,
     DENY_LEAVE,
+    KEY_POLICY,
     MANAGEMENT,
+    QUEUE_POLICY,
     READ_BUCKETS,
     REGION,
+    SECRET_POLICY,
+    TOPIC_POLICY,
     TRUST_EC2,
     USER_INLINE,
     SeededOrg,
@@ -220,15 +224,54 @@ def test_resources_include_untagged_ones_once(world: World) -> None:
         (p.function_arn, "lambda:function", REGION, "worker", {"env": "prod"}, p.role_arn, None),
         ("arn:aws:s3:::prod-data", "s3:bucket", REGION, "prod-data", {"env": "prod"}, None, BUCKET_POLICY),
         ("arn:aws:s3:::prod-logs", "s3:bucket", REGION, "prod-logs", {}, None, None),
-        (f"arn:aws:sqs:{REGION}:{a}:jobs", "sqs:queue", REGION, "jobs", {"env": "prod"}, None, None),
+        (p.key_arn, "kms:key", REGION, "alias/app", {"env": "prod"}, None, KEY_POLICY),
+        # A key always has a key policy: without one given, AWS (and moto) attach the default one.
+        (p.bare_key_arn, "kms:key", REGION, p.bare_key_arn.rsplit("/", 1)[-1], {}, None, default_key_policy(a)),
+        (f"arn:aws:sqs:{REGION}:{a}:jobs", "sqs:queue", REGION, "jobs", {"env": "prod"}, None, QUEUE_POLICY),
+        (f"arn:aws:sqs:{REGION}:{a}:scratch", "sqs:queue", REGION, "scratch", {}, None, None),
+        (f"arn:aws:sns:{REGION}:{a}:alerts", "sns:topic", REGION, "alerts", {"env": "prod"}, None, TOPIC_POLICY),
+        # Likewise a topic always has a policy: the default one lets only the owner account in.
+        (f"arn:aws:sns:{REGION}:{a}:bare", "sns:topic", REGION, "bare", {}, None, default_topic_policy(a, "bare")),
+        (p.secret_arn, "secretsmanager:secret", REGION, "db-password", {"env": "prod"}, None, SECRET_POLICY),
+        (p.bare_secret_arn, "secretsmanager:secret", REGION, "api-token", {}, None, None),
     ]
     assert got == sorted(expected, key=lambda resource: str(resource[0]))
+    assert p.aws_managed_key_arn not in {r.arn for r in prod.resources}
     management = world.snapshot.account(MANAGEMENT)
     assert management is not None and management.resources == ()
 
 
+def default_key_policy(account: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Id": "key-default-1", "Statement": [{
+        "Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*", "Resource": "*"}]}
+
+
+def default_topic_policy(account: str, topic: str) -> dict[str, Any]:
+    return {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
+        "Effect": "Allow", "Sid": "__default_statement_ID", "Principal": {"AWS": "*"},
+        "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission",
+                   "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
+        "Resource": f"arn:aws:sns:{REGION}:{account}:{topic}",
+        "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
+
+
+def test_resource_policy_reads_per_region(world: World) -> None:
+    calls = world.snapshot.manifest.api_calls[world.org.prod]
+    policy_reads = ("kms:ListKeys", "kms:ListAliases", "kms:GetKeyPolicy", "sqs:ListQueues",
+                    "sqs:GetQueueAttributes", "sns:ListTopics", "sns:GetTopicAttributes",
+                    "secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy")
+    # one listing page each, then one policy read per resource; the AWS managed key's policy is never read
+    assert {op: calls.get(op, 0) for op in policy_reads} == {
+        "kms:ListKeys": 1, "kms:ListAliases": 1, "kms:GetKeyPolicy": 2, "sqs:ListQueues": 1,
+        "sqs:GetQueueAttributes": 2, "sns:ListTopics": 1, "sns:GetTopicAttributes": 2,
+        "secretsmanager:ListSecrets": 1, "secretsmanager:GetResourcePolicy": 2}
+    assert "kms:DescribeKey" not in calls
+
+
 # Per-resource reads that GetResources (tags) or the resource's name (DynamoDB ARN) make unneeded.
-PER_RESOURCE_TAG_READS = ("s3:GetBucketTagging", "lambda:ListTags", "dynamodb:ListTagsOfResource")
+PER_RESOURCE_TAG_READS = ("s3:GetBucketTagging", "lambda:ListTags", "dynamodb:ListTagsOfResource",
+                          "kms:ListResourceTags", "sqs:ListQueueTags", "sns:ListTagsForResource")
 
 
 def test_tags_come_from_get_resources(world: World) -> None:
@@ -259,11 +302,12 @@ def test_get_resources_denied_falls_back_to_per_resource_tag_reads(
     )
     prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
     assert prod is not None and baseline is not None
-    # Only the SQS queue is lost: GetResources is the one listing that finds it.
-    assert prod.resources == tuple(r for r in baseline.resources if r.type != "sqs:queue")
+    # Nothing is lost: every service is listed on its own, and tags are read per resource instead.
+    assert prod.resources == baseline.resources
     calls = snapshot.manifest.api_calls[world.org.prod]
     assert {op: calls.get(op, 0) for op in PER_RESOURCE_TAG_READS} == {
-        "s3:GetBucketTagging": 2, "lambda:ListTags": 1, "dynamodb:ListTagsOfResource": 1}
+        "s3:GetBucketTagging": 2, "lambda:ListTags": 1, "dynamodb:ListTagsOfResource": 1,
+        "kms:ListResourceTags": 2, "sqs:ListQueueTags": 2, "sns:ListTagsForResource": 2}
     assert "dynamodb:DescribeTable" not in calls
 
 
@@ -278,6 +322,77 @@ def test_buckets_outside_the_audited_regions_read_their_own_tags(world: World) -
     assert buckets == {"prod-data": (REGION, {"env": "prod"}), "prod-logs": (REGION, {})}
     calls = snapshot.manifest.api_calls[world.org.prod]
     assert (calls["s3:GetBucketTagging"], calls["resourcegroupstaggingapi:GetResources"]) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("event", "service", "operation", "lost"),
+    [
+        ("kms.ListKeys", "kms", "ListKeys", "kms:key"),
+        ("kms.ListAliases", "kms", "ListAliases", "kms:key"),
+        ("sqs.ListQueues", "sqs", "ListQueues", "sqs:queue"),
+        ("sns.ListTopics", "sns", "ListTopics", "sns:topic"),
+        ("secrets-manager.ListSecrets", "secretsmanager", "ListSecrets", "secretsmanager:secret"),
+    ],
+)
+def test_one_denied_listing_is_one_gap_and_the_rest_is_collected(
+    world: World, monkeypatch: pytest.MonkeyPatch, event: str, service: str, operation: str, lost: str
+) -> None:
+    def deny(**_: Any) -> None:
+        raise denied(operation)
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny)])
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    assert snapshot.coverage == (
+        CoverageGap(account_id=world.org.prod, service=service, region=REGION, operation=operation,
+                    error_code="AccessDenied", message=f"not allowed: {operation}"),
+    )
+    prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
+    assert prod is not None and baseline is not None
+    assert [r for r in prod.resources if r.type != lost] == [r for r in baseline.resources if r.type != lost]
+    # What GetResources knows of the lost kind stays, without its policy: only tagged resources.
+    tagged_only = [(r.arn, r.tags, r.policy) for r in prod.resources if r.type == lost]
+    assert tagged_only == [(r.arn, r.tags, None) for r in baseline.resources if r.type == lost and r.tags]
+    assert len(tagged_only) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "service", "operation", "resource", "policy_kept"),
+    [
+        ("kms.GetKeyPolicy", "kms", "GetKeyPolicy", "alias/app", False),
+        ("sqs.GetQueueAttributes", "sqs", "GetQueueAttributes", "jobs", False),
+        ("sns.GetTopicAttributes", "sns", "GetTopicAttributes", "alerts", False),
+        ("secrets-manager.GetResourcePolicy", "secretsmanager", "GetResourcePolicy", "db-password", False),
+        ("sqs.GetQueueAttributes", "sqs", "GetQueueAttributes", "scratch", True),  # benign twin: other queue
+    ],
+)
+def test_a_denied_policy_read_is_a_gap_naming_the_resource(
+    world: World, monkeypatch: pytest.MonkeyPatch, event: str, service: str, operation: str, resource: str,
+    policy_kept: bool,
+) -> None:
+    def deny_one(params: dict[str, Any], **_: Any) -> None:
+        target = str(params.get("KeyId") or params.get("QueueUrl") or params.get("TopicArn")
+                     or params.get("SecretId"))
+        if target.endswith(("/jobs", ":alerts")) or target in (world.prod.key_arn.rsplit("/", 1)[-1],
+                                                                 world.prod.secret_arn):
+            raise denied(operation)
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny_one)])
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
+    assert prod is not None and baseline is not None
+    denied_name = {"kms": "alias/app", "sqs": "jobs", "sns": "alerts", "secretsmanager": "db-password"}[service]
+    assert snapshot.coverage == (
+        CoverageGap(account_id=world.org.prod, service=service, region=REGION, operation=operation,
+                    error_code="AccessDenied", message=f"{denied_name}: not allowed: {operation}"),
+    )
+    got = {r.name: r for r in prod.resources}
+    want = {r.name: r for r in baseline.resources}
+    assert set(got) == set(want)  # the resource itself is kept
+    assert (got[resource] == want[resource]) is policy_kept
+    if not policy_kept:
+        assert got[resource] == want[resource].model_copy(update={"policy": None})
 
 
 def test_budgets(world: World) -> None:

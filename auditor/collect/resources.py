@@ -1,9 +1,12 @@
 """Collects one account's workload and data resources: EC2 instances and volumes, S3 buckets,
-RDS DB instances, Lambda functions, DynamoDB tables, and any other tagged resource the Resource
-Groups Tagging API knows. Resources are identified (and de-duplicated) by ARN.
+RDS DB instances, Lambda functions, DynamoDB tables, customer managed KMS keys, SQS queues, SNS
+topics, Secrets Manager secrets, and any other tagged resource the Resource Groups Tagging API
+knows. Resources are identified (and de-duplicated) by ARN; resource-based policies (bucket, function,
+key, queue, topic and secret policies) are kept as documents.
 
-Tags of S3 buckets, Lambda functions and DynamoDB tables come from the region's GetResources answer
-(a resource absent from it has no tags); they are read per resource only where that answer is missing.
+Tags of S3 buckets, Lambda functions, DynamoDB tables, KMS keys, SQS queues and SNS topics come from
+the region's GetResources answer (a resource absent from it has no tags); they are read per resource
+only where that answer is missing. Secrets carry their tags in ListSecrets.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from auditor.collect.iam import policy_document
 from auditor.collect.session import AWS_ERRORS, Client, ClientFactory, Gaps, error_code
 from auditor.model import Resource
 
-REGIONAL_SERVICES = ("ec2", "rds", "lambda", "dynamodb", "resourcegroupstaggingapi")
+REGIONAL_SERVICES = (
+    "ec2", "rds", "lambda", "dynamodb", "kms", "sqs", "sns", "secretsmanager", "resourcegroupstaggingapi",
+)
 MAX_REGION_THREADS = 4
 # Resource kinds for ARNs whose resource part carries no "<kind>/" or "<kind>:" prefix.
 ARN_KINDS_WITHOUT_PREFIX = {"s3": "bucket", "sns": "topic", "sqs": "queue"}
 TAGGING_PAGE_SIZE = 100  # GetResources' ResourcesPerPage maximum (the default is 50)
 LIST_BUCKETS_PAGE_SIZE = 1000  # any MaxBuckets makes ListBuckets answer each bucket's BucketRegion
+LIST_QUEUES_PAGE_SIZE = 1000  # without MaxResults, ListQueues stops at 1,000 queues and gives no NextToken
+LIST_SECRETS_PAGE_SIZE = 100  # ListSecrets' MaxResults maximum
+# Aliases under "alias/aws/" are reserved to AWS managed keys: customers cannot create them.
+AWS_MANAGED_KEY_ALIAS_PREFIX = "alias/aws/"
 
 # A region's GetResources answer (tagged resources by ARN), or None when that call failed.
 Tagged = dict[str, Resource] | None
@@ -102,6 +111,10 @@ def _regional(
         ("rds", "DescribeDBInstances", _rds_instances),
         ("lambda", "ListFunctions", _lambda_functions),
         ("dynamodb", "ListTables", _dynamodb_tables),
+        ("kms", "ListKeys", _kms_keys),
+        ("sqs", "ListQueues", _sqs_queues),
+        ("sns", "ListTopics", _sns_topics),
+        ("secretsmanager", "ListSecrets", _secrets),
     ]
     tagged = tagging.result()
     resources: list[Resource] = []
@@ -167,15 +180,8 @@ def _lambda_functions(client: Client, region: str, tagged: Tagged, context: _Con
             arn = function["FunctionArn"]
             name = function.get("FunctionName", "")
             tags = _tags_from(tagged, arn, partial(_lambda_tags, client, arn), context, "ListTags", region, name)
-            policy = None
-            try:
-                raw = client.get_policy(FunctionName=arn)["Policy"]
-                policy = policy_document(raw, context.gaps, "lambda", "GetPolicy", arn)
-            except ClientError as exc:
-                if error_code(exc) != "ResourceNotFoundException":
-                    context.gaps.record("lambda", "GetPolicy", exc, region=region, context=name)
-            except AWS_ERRORS as exc:
-                context.gaps.record("lambda", "GetPolicy", exc, region=region, context=name)
+            policy = _resource_policy(partial(_lambda_policy, client, arn), context, "lambda", "GetPolicy", region,
+                                      name, absent="ResourceNotFoundException")
             yield Resource(
                 arn=arn, type="lambda:function", region=region, name=name, tags=tags, policy=policy,
                 role_arn=function.get("Role"),
@@ -192,6 +198,110 @@ def _dynamodb_tables(dynamodb: Client, region: str, tagged: Tagged, context: _Co
             yield Resource(arn=arn, type="dynamodb:table", region=region, name=name, tags=tags)
 
 
+def _kms_keys(kms: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
+    # One paginated ListAliases per region both names the keys and tells AWS managed keys (reserved
+    # "alias/aws/" aliases) apart, where DescribeKey's KeyManager would cost one call per key.
+    aliases: dict[str, list[str]] = {}
+    try:
+        for page in _pages(kms, "list_aliases"):
+            for alias in page.get("Aliases", []):
+                if alias.get("TargetKeyId"):
+                    aliases.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+    except AWS_ERRORS as exc:
+        # Without aliases customer keys cannot be told from AWS managed ones: the region's keys are a gap.
+        context.gaps.record("kms", "ListAliases", exc, region=region)
+        return
+    for page in _pages(kms, "list_keys"):
+        for key in page.get("Keys", []):
+            key_id = key["KeyId"]
+            names = sorted(aliases.get(key_id, []))
+            if any(name.startswith(AWS_MANAGED_KEY_ALIAS_PREFIX) for name in names):
+                continue  # AWS managed: not a workload, and its key policy is AWS's
+            arn = key.get("KeyArn") or context.arn("kms", region, f"key/{key_id}")
+            name = names[0] if names else key_id
+            tags = _tags_from(tagged, arn, partial(_kms_tags, kms, key_id), context, "ListResourceTags", region,
+                              name)
+            policy = _resource_policy(partial(_kms_key_policy, kms, key_id), context, "kms", "GetKeyPolicy", region,
+                                      name)
+            yield Resource(arn=arn, type="kms:key", region=region, name=name, tags=tags, policy=policy)
+
+
+def _sqs_queues(sqs: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
+    for page in _pages(sqs, "list_queues", PaginationConfig={"PageSize": LIST_QUEUES_PAGE_SIZE}):
+        for url in page.get("QueueUrls", []):
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            arn = context.arn("sqs", region, name)  # the queue URL's last part is its name
+            policy = None
+            try:
+                attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])
+            except AWS_ERRORS as exc:
+                context.gaps.record("sqs", "GetQueueAttributes", exc, region=region, context=name)
+            else:
+                values = attributes.get("Attributes", {})
+                arn = values.get("QueueArn") or arn
+                if values.get("Policy"):
+                    policy = policy_document(values["Policy"], context.gaps, "sqs", "GetQueueAttributes", name)
+            tags = _tags_from(tagged, arn, partial(_sqs_tags, sqs, url), context, "ListQueueTags", region, name)
+            yield Resource(arn=arn, type="sqs:queue", region=region, name=name, tags=tags, policy=policy)
+
+
+def _sns_topics(sns: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
+    for page in _pages(sns, "list_topics"):
+        for topic in page.get("Topics", []):
+            arn = topic["TopicArn"]
+            name = arn.rsplit(":", 1)[-1]
+            tags = _tags_from(tagged, arn, partial(_sns_tags, sns, arn), context, "ListTagsForResource", region,
+                              name)
+            policy = _resource_policy(partial(_topic_policy, sns, arn), context, "sns", "GetTopicAttributes", region,
+                                      name)
+            yield Resource(arn=arn, type="sns:topic", region=region, name=name, tags=tags, policy=policy)
+
+
+def _secrets(secretsmanager: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
+    for page in _pages(secretsmanager, "list_secrets", PaginationConfig={"PageSize": LIST_SECRETS_PAGE_SIZE}):
+        for secret in page.get("SecretList", []):
+            arn = secret["ARN"]
+            name = secret.get("Name", "")
+            policy = _resource_policy(partial(_secret_policy, secretsmanager, arn), context, "secretsmanager",
+                                      "GetResourcePolicy", region, name)
+            yield Resource(arn=arn, type="secretsmanager:secret", region=region, name=name,
+                           tags=_tag_list(secret.get("Tags")), policy=policy)
+
+
+def _resource_policy(
+    read: Callable[[], object], context: _Context, service: str, operation: str, region: str, name: str,
+    absent: str = "",
+) -> dict[str, Any] | None:
+    """A resource's policy document; None when it has none (empty answer or the ``absent`` error code),
+    or when the read failed (then also a gap)."""
+    try:
+        raw = read()
+    except ClientError as exc:
+        if not absent or error_code(exc) != absent:
+            context.gaps.record(service, operation, exc, region=region, context=name)
+        return None
+    except AWS_ERRORS as exc:
+        context.gaps.record(service, operation, exc, region=region, context=name)
+        return None
+    return policy_document(raw, context.gaps, service, operation, name) if raw else None
+
+
+def _lambda_policy(client: Client, arn: str) -> object:
+    return client.get_policy(FunctionName=arn)["Policy"]
+
+
+def _kms_key_policy(kms: Client, key_id: str) -> object:
+    return kms.get_key_policy(KeyId=key_id, PolicyName="default").get("Policy")
+
+
+def _topic_policy(sns: Client, arn: str) -> object:
+    return sns.get_topic_attributes(TopicArn=arn).get("Attributes", {}).get("Policy")
+
+
+def _secret_policy(secretsmanager: Client, arn: str) -> object:
+    return secretsmanager.get_resource_policy(SecretId=arn).get("ResourcePolicy")
+
+
 def _lambda_tags(client: Client, arn: str) -> dict[str, str]:
     return dict(client.list_tags(Resource=arn).get("Tags", {}))
 
@@ -205,6 +315,22 @@ def _dynamodb_tags(dynamodb: Client, arn: str) -> dict[str, str]:
         if not page.get("NextToken"):
             return tags
         params["NextToken"] = page["NextToken"]
+
+
+def _kms_tags(kms: Client, key_id: str) -> dict[str, str]:
+    return {
+        tag["TagKey"]: tag.get("TagValue", "")
+        for page in _pages(kms, "list_resource_tags", KeyId=key_id)
+        for tag in page.get("Tags", [])
+    }
+
+
+def _sqs_tags(sqs: Client, url: str) -> dict[str, str]:
+    return dict(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
+
+
+def _sns_tags(sns: Client, arn: str) -> dict[str, str]:
+    return _tag_list(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
 
 
 def resource_type_and_name(arn: str) -> tuple[str, str]:
