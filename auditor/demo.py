@@ -343,6 +343,16 @@ def _seed_prod_data(acct: _Account, ids: dict[str, str]) -> None:
               inline=vendor_read)
     acct.role("OrgInternalRole", _trust({"AWS": f"arn:aws:iam::{ids['security-audit']}:root"}),
               inline=vendor_read)
+    # Data shared with the vendor straight through a bucket policy (EXT-002); the twin shares only in-org.
+    prod_tags = {"Environment": "prod", **FULL_TAGS}
+    for name, principal in ((f"prod-data-exports-{acct.account_id}", EXTERNAL_VENDOR_ACCOUNT_ID),
+                            (f"prod-data-internal-{acct.account_id}", ids["security-audit"])):
+        acct.bucket(name, prod_tags)
+        acct.client("s3").put_bucket_policy(Bucket=name, Policy=_doc({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{principal}:root"},
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}],
+        }))
 
 
 def _seed_dev_app(acct: _Account, ids: dict[str, str]) -> None:

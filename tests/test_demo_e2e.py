@@ -105,6 +105,12 @@ def test_privilege_escalation_through_passrole(document: dict[str, Any]) -> None
     assert [h["kind"] for h in runner["evidence"]["hops"]] == ["can-escalate-to", "is-admin-of"]
 
 
+def test_bucket_shared_outside_the_organisation(document: dict[str, Any]) -> None:
+    shared = {f["resource_arn"].split(":::")[-1].rsplit("-", 1)[0] for f in document["findings"]
+              if f["rule_id"] == "EXT-002"}
+    assert shared == {"prod-data-exports"}  # the in-organisation twin is not reported
+
+
 def test_management_account_workloads(document: dict[str, Any]) -> None:
     resources = {f["resource_arn"] for f in document["findings"] if f["rule_id"] == "MGMT-001"}
     assert any(":instance/" in arn for arn in resources)
