@@ -3,17 +3,14 @@ assigned to production accounts."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
-from auditor.iam.policy import Policy, PolicyParseError, PolicySource, parse_policy
-from auditor.model import AccountAssignment, IdentityCenter, PermissionSet, PolicyDocument
+from auditor.graph import permission_set_admin_sources
+from auditor.model import AccountAssignment, IdentityCenter
 from rules._common import NON_PROD, account_label
-
-AWS_ADMINISTRATOR_ACCESS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
 
 
 def _in_use(ctx: RuleContext) -> IdentityCenter | None:
@@ -69,42 +66,6 @@ def iam_users_beside_identity_center(ctx: RuleContext) -> Iterator[Issue]:
             )
 
 
-def _grants_everything(policy: Policy) -> bool:
-    return any(
-        s.is_allow and s.grants_all_actions() and not s.not_resources and any(r.strip() == "*" for r in s.resources)
-        for s in policy.statements
-    )
-
-
-def _document_grants_everything(document: PolicyDocument, source: PolicySource) -> bool:
-    try:
-        return _grants_everything(parse_policy(document, source))
-    except PolicyParseError:
-        return False  # not a policy: the collector kept it raw and recorded it
-
-
-def _admin_sources(ctx: RuleContext, permission_set: PermissionSet, account_id: str) -> list[str]:
-    """What makes the permission set full admin in ``account_id`` (empty when nothing does)."""
-    sources = [f"AWS managed policy {arn}" for arn in permission_set.managed_policy_arns
-               if AWS_ADMINISTRATOR_ACCESS.match(arn)]
-    if permission_set.inline_policy is not None and _document_grants_everything(
-        permission_set.inline_policy,
-        PolicySource(name=f"{permission_set.name} inline policy", kind="inline", owner_arn=permission_set.arn),
-    ):
-        sources.append("inline policy allows * on *")
-    account = ctx.snapshot.account(account_id)
-    policies = {p.arn: p for p in account.iam.policies} if account and account.iam else {}
-    partition = permission_set.arn.split(":")[1] if permission_set.arn.count(":") >= 5 else "aws"
-    for ref in permission_set.customer_managed_policy_refs:
-        # A reference names a policy that must exist, with that path and name, in each assigned account.
-        arn = f"arn:{partition}:iam::{account_id}:policy{ref.path}{ref.name}"
-        found = policies.get(arn)
-        if found and _document_grants_everything(found.document, PolicySource(
-                name=found.name, kind="managed", arn=arn, owner_arn=permission_set.arn, account_id=account_id)):
-            sources.append(f"customer managed policy {ref.path}{ref.name} allows * on *")
-    return sources
-
-
 def _principal(center: IdentityCenter, assignment: AccountAssignment) -> dict[str, Any]:
     if assignment.principal_type == "GROUP":
         group = center.group(assignment.principal_id)
@@ -148,7 +109,7 @@ def admin_permission_set_on_prod(ctx: RuleContext) -> Iterator[Issue]:
         permission_set = center.permission_set(assignment.permission_set_arn)
         if permission_set is None:
             continue
-        sources = _admin_sources(ctx, permission_set, assignment.account_id)
+        sources = permission_set_admin_sources(ctx.snapshot, permission_set, assignment.account_id)
         if not sources:
             continue
         principal = _principal(center, assignment)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
-from auditor.graph import AccessGraph, build_access_graph
+from auditor.graph import (
+    AccessGraph,
+    build_access_graph,
+    is_full_admin_permission_set,
+    permission_set_admin_sources,
+)
 from auditor.iam.evaluate import Evaluator
-from auditor.model import Snapshot
+from auditor.model import (
+    AccountAssignment,
+    IamRole,
+    IdentityCenter,
+    IdentityStoreGroup,
+    IdentityStoreUser,
+    PermissionSet,
+    Snapshot,
+)
 from tests.iam_helpers import (
     ADMIN,
     DEV,
@@ -316,3 +329,167 @@ def test_shared_decisions_equal_fresh_evaluations() -> None:
     # org-any: prod's 2 users x 3 accounts + 2 + 2 at home; red-team, ops-only: prod's ops-admin x 3 + 1 + 1 each;
     # plus "*" (anyone, conditional) on red-team and ops-only in each account
     assert len(edges) == 10 + 5 + 5 + 6
+
+
+# --- IAM Identity Center ----------------------------------------------------------------------------------
+
+IC_STORE = "d-9067000000"
+IC_INSTANCE = "arn:aws:sso:::instance/ssoins-0000000000000000"
+PS_ADMIN = "arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-admin"
+PS_READ = "arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-read"
+ALICE = f"identitystore:{IC_STORE}:user/u-alice"
+BOB = f"identitystore:{IC_STORE}:user/u-bob"
+CAROL = f"identitystore:{IC_STORE}:user/u-carol"
+ENGINEERS = f"identitystore:{IC_STORE}:group/g-engineers"
+
+
+def _ic_assign(account_id: str, permission_set: str, principal: str) -> AccountAssignment:
+    kind: Literal["USER", "GROUP"] = "GROUP" if principal.startswith("g-") else "USER"
+    return AccountAssignment(
+        account_id=account_id, permission_set_arn=permission_set, principal_type=kind, principal_id=principal
+    )
+
+
+def _ic_center(*assignments: AccountAssignment) -> IdentityCenter:
+    return IdentityCenter(
+        instance_arn=IC_INSTANCE,
+        identity_store_id=IC_STORE,
+        permission_sets=(
+            PermissionSet(arn=PS_ADMIN, name="Admin", session_duration="PT8H", managed_policy_arns=(ADMIN_ARN,)),
+            PermissionSet(
+                arn=PS_READ,
+                name="ReadOnly",
+                managed_policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",),
+                inline_policy=doc(allow(["s3:GetObject", "ec2:Describe*"])),
+            ),
+        ),
+        assignments=assignments,
+        users=(
+            IdentityStoreUser(user_id="u-alice", user_name="alice"),
+            IdentityStoreUser(user_id="u-bob", user_name="bob"),
+            IdentityStoreUser(user_id="u-carol", user_name="carol"),
+        ),
+        groups=(
+            IdentityStoreGroup(group_id="g-engineers", display_name="engineers", member_user_ids=("u-alice", "u-bob")),
+        ),
+    )
+
+
+def _with_center(snap: Snapshot, center: IdentityCenter) -> Snapshot:
+    assert snap.organization is not None
+    return snap.model_copy(update={"organization": snap.organization.model_copy(update={"identity_center": center})})
+
+
+ADMIN_ON_PROD = (_ic_assign(PROD, PS_ADMIN, "g-engineers"), _ic_assign(DEV, PS_READ, "g-engineers"))
+READ_ONLY_ONLY = (_ic_assign(PROD, PS_READ, "g-engineers"), _ic_assign(DEV, PS_READ, "g-engineers"))
+
+
+def test_identity_center_group_with_admin_permission_set_on_prod() -> None:
+    g = build_access_graph(_with_center(estate(), _ic_center(*ADMIN_ON_PROD)), ENVIRONMENTS)
+    paths = g.identity_center_access()
+    assert {(p.source, p.target_account_id) for p in paths} == {(ALICE, PROD), (BOB, PROD)}
+    assert g.identity_center_access([DEV]) == []
+    alice = next(p for p in paths if p.source == ALICE)
+    assert alice.nodes == (ALICE, ENGINEERS, PS_ADMIN, PROD)
+    assert [h.kind for h in alice.hops] == ["member-of", "assigned", "is-admin-of"]
+    assert (alice.source_account_id, alice.source_environment) == (None, "identity-center")
+    assert (alice.target_environment, alice.conditional) == ("prod", False)
+    member_of, assigned, admin = alice.hops
+    assert (member_of.evidence["user_name"], member_of.evidence["group_name"]) == ("alice", "engineers")
+    assert assigned.evidence["account_id"] == PROD
+    assert assigned.evidence["principal_type"] == "GROUP"
+    assert admin.evidence["admin_through"] == [f"AWS managed policy {ADMIN_ARN}"]
+    assert admin.evidence["permission_set_name"] == "Admin"
+    assert g.graph.nodes[ALICE]["label"] == "alice"
+    # the read-only set on dev is access, not admin
+    assert [k for _, _, k in g.graph.out_edges(PS_READ, keys=True)] == ["can-access"]
+
+
+def test_identity_center_read_only_permission_set_reaches_no_admin() -> None:
+    g = build_access_graph(_with_center(estate(), _ic_center(*READ_ONLY_ONLY)), ENVIRONMENTS)
+    assert g.identity_center_access() == []
+    assert g.identity_center_access([PROD, DEV]) == []
+
+
+def test_identity_center_assignment_counts_only_on_its_own_account() -> None:
+    """Admin on dev for the group and admin on prod for carol alone: the group's members are not prod admins."""
+    center = _ic_center(_ic_assign(DEV, PS_ADMIN, "g-engineers"), _ic_assign(PROD, PS_ADMIN, "u-carol"))
+    g = build_access_graph(_with_center(estate(), center), ENVIRONMENTS)
+    found = {(p.source, p.target_account_id): [h.kind for h in p.hops] for p in g.identity_center_access()}
+    assert found == {
+        (CAROL, PROD): ["assigned", "is-admin-of"],
+        (ALICE, DEV): ["member-of", "assigned", "is-admin-of"],
+        (BOB, DEV): ["member-of", "assigned", "is-admin-of"],
+    }
+
+
+def test_identity_center_does_not_change_the_other_questions() -> None:
+    plain = build_access_graph(estate(), ENVIRONMENTS)
+    with_ic = build_access_graph(_with_center(estate(), _ic_center(*ADMIN_ON_PROD)), ENVIRONMENTS)
+    assert plain.identity_center_access() == []
+    assert with_ic.paths_to_admin() == plain.paths_to_admin()
+    assert with_ic.reachability_matrix() == plain.reachability_matrix()
+    assert with_ic.escalation_paths() == plain.escalation_paths()
+    assert with_ic.admin_grants() == plain.admin_grants()
+    assert with_ic.assume_edges() == plain.assume_edges()
+    assert with_ic.external_assume_edges() == plain.external_assume_edges()
+    assert with_ic.escalation_edges() == plain.escalation_edges()
+
+
+def _sso_role(account_id: str, name: str, attached: list[str]) -> IamRole:
+    return role(
+        account_id,
+        name,
+        trust(
+            {"Federated": f"arn:aws:iam::{account_id}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE"},
+            action="sts:AssumeRoleWithSAML",
+        ),
+        attached=attached,
+        path="/aws-reserved/sso.amazonaws.com/",
+    )
+
+
+def test_identity_center_reuses_the_provisioned_role() -> None:
+    """With the AWSReservedSSO role in the account's IAM data, the path goes through the role's own power."""
+    prod = account(
+        PROD,
+        roles=[
+            _sso_role(PROD, "AWSReservedSSO_Admin_0123456789abcdef", [ADMIN_ARN]),
+            _sso_role(PROD, "AWSReservedSSO_ReadOnly_fedcba9876543210", []),
+            # another permission set whose name starts with "Admin_": not the Admin set's role
+            _sso_role(PROD, "AWSReservedSSO_Admin_Extra_0123456789abcdef", [ADMIN_ARN]),
+        ],
+        policies=[aws_managed("AdministratorAccess", ADMIN)],
+    )
+    snap = _with_center(snapshot(account(DEV), prod, org=organization()), _ic_center(*ADMIN_ON_PROD))
+    g = build_access_graph(snap, ENVIRONMENTS)
+    sso_admin = role_arn(PROD, "AWSReservedSSO_Admin_0123456789abcdef")
+    paths = g.identity_center_access([PROD])
+    assert {p.source for p in paths} == {ALICE, BOB}
+    bob = next(p for p in paths if p.source == BOB)
+    assert bob.nodes == (BOB, ENGINEERS, PS_ADMIN, sso_admin, PROD)
+    assert [h.kind for h in bob.hops] == ["member-of", "assigned", "provisions", "is-admin-of"]
+    assert bob.hops[2].evidence["role_arn"] == sso_admin
+    assert bob.hops[3].evidence["level"] == "full-admin"
+    # the role, not the permission set, is what administers the account
+    assert [(v, d["kind"]) for _, v, d in g.graph.out_edges(PS_ADMIN, data=True)] == [(sso_admin, "provisions")]
+    # the same set with its role holding only read access: no admin, whatever the permission set says
+    weak = account(PROD, roles=[_sso_role(PROD, "AWSReservedSSO_Admin_0123456789abcdef", [])])
+    snap = _with_center(snapshot(account(DEV), weak, org=organization()), _ic_center(*ADMIN_ON_PROD))
+    assert build_access_graph(snap, ENVIRONMENTS).identity_center_access() == []
+
+
+def test_permission_set_admin_test_on_the_identity_center_fixtures() -> None:
+    """The one admin test that ADMIN-006 and the graph share."""
+    from tests.test_identity_center import PERMISSION_SETS
+    from tests.test_identity_center import PROD as IC_PROD
+    from tests.test_identity_center import _snapshot as ic_snapshot
+
+    snap = ic_snapshot(None)
+    admins = []
+    for permission_set in PERMISSION_SETS:
+        sources = permission_set_admin_sources(snap, permission_set, IC_PROD)
+        assert is_full_admin_permission_set(snap, permission_set, IC_PROD) is bool(sources)
+        if sources:
+            admins.append(permission_set.name)
+    assert admins == ["AdministratorAccess", "InlineAdmin", "CustomAdmin", "BoundedAdmin"]

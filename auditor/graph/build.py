@@ -8,11 +8,20 @@ principals of accounts outside the snapshot, and ``"*"`` (anyone). Edges carry a
 * can-assume: trust policy AND the caller's identity permission AND the caller's SCPs (``evaluate.can``);
 * is-admin-of: effective ``*`` on ``*`` (after boundaries and SCP denies), or ``iam:*`` on ``*``;
 * can-escalate-to: privilege-escalation techniques (``auditor.iam.escalation``).
+
+With IAM Identity Center (``organization.identity_center``), its users, groups and permission sets are nodes
+too: user -member-of-> group; user/group -assigned-> permission set (one edge per account, evidence
+``account_id``); permission set -provisions-> its ``AWSReservedSSO_<name>_<id>`` role when that account's
+IAM data has it (the role's own edges then say what it can do), else permission set -is-admin-of-> account
+(full admin: ``permission_set_admin_sources``) or -can-access-> account. ``assigned`` and ``provisions`` are
+not path kinds, so the existing path questions never start from Identity Center
+(``AccessGraph.identity_center_access`` does).
 """
 
 from __future__ import annotations
 
 import gc
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,12 +31,15 @@ from typing import Any, cast
 import networkx as nx
 
 from auditor.graph.questions import (
+    ASSIGNED,
+    CAN_ACCESS,
     CAN_ASSUME,
     CAN_ESCALATE_TO,
     CONTAINS,
     IS_ADMIN_OF,
     MEMBER_OF,
     PATH_KINDS,
+    PROVISIONS,
     AccessGraph,
     AdminGrant,
     AssumeEdge,
@@ -48,8 +60,8 @@ from auditor.iam.evaluate import (
     principal_match,
     statement_outcome,
 )
-from auditor.iam.policy import Policy, Statement, arn_account
-from auditor.model import Snapshot
+from auditor.iam.policy import Policy, PolicyParseError, PolicySource, Statement, arn_account, parse_policy
+from auditor.model import IamRole, PermissionSet, PolicyDocument, Snapshot
 
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
 
@@ -85,6 +97,14 @@ IAM_ADMIN_PROBES = (
 ADMIN_EDGE_SERVICES = frozenset({"iam"})
 WRITE_LEVELS = frozenset({"Write", "Permissions management"})
 
+# What makes an Identity Center permission set full admin (the test ADMIN-006 applies): an AWS managed policy
+# matching one of these, an inline policy allowing * on *, or a customer managed policy reference that
+# resolves, in the assigned account, to a policy allowing * on *.
+FULL_ADMIN_AWS_MANAGED_POLICIES = (re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$"),)
+# The role Identity Center provisions for a permission set in each assigned account.
+SSO_ROLE_PATH_PREFIX = "/aws-reserved/sso.amazonaws.com/"
+SSO_ROLE_NAME = "AWSReservedSSO_{name}_"  # followed by an id without underscores
+
 
 def build_access_graph(
     snapshot: Snapshot,
@@ -105,6 +125,7 @@ def build_access_graph(
         builder.trusts()
         if escalation:
             builder.escalations()
+        builder.identity_center()  # last: no edge it adds is one the steps above may follow or start from
     return builder.result
 
 
@@ -563,6 +584,211 @@ class _Builder:
                         seen.add(u)
                         stack.append(u)
         return seen
+
+    # --- IAM Identity Center --------------------------------------------------------------------------
+    def identity_center(self) -> None:
+        org = self.snapshot.organization
+        center = org.identity_center if org else None
+        if center is None:
+            return
+        store = center.identity_store_id
+        users = {u.user_id: u.user_name for u in center.users}
+
+        def user_node(user_id: str) -> str:
+            node = identity_center_user_node(store, user_id)
+            if node not in self.graph:
+                name = users.get(user_id, user_id)
+                self.graph.add_node(
+                    node,
+                    kind="identity-center-user",
+                    account_id=None,
+                    identity_store_id=store,
+                    user_id=user_id,
+                    name=name,
+                    label=name,
+                    in_snapshot=user_id in users,
+                )
+            return node
+
+        def group_node(group_id: str, name: str | None) -> str:
+            node = identity_center_group_node(store, group_id)
+            if node not in self.graph:
+                label = name if name is not None else group_id
+                self.graph.add_node(
+                    node,
+                    kind="identity-center-group",
+                    account_id=None,
+                    identity_store_id=store,
+                    group_id=group_id,
+                    name=label,
+                    label=label,
+                    in_snapshot=name is not None,
+                )
+            return node
+
+        for user in center.users:
+            user_node(user.user_id)
+        for group in center.groups:
+            node = group_node(group.group_id, group.display_name)
+            for user_id in group.member_user_ids:
+                member = user_node(user_id)
+                details = {
+                    "identity_store_id": store,
+                    "user_id": user_id,
+                    "user_name": users.get(user_id, user_id),
+                    "group_id": group.group_id,
+                    "group_name": group.display_name,
+                }
+                self.graph.add_edge(member, node, key=MEMBER_OF, kind=MEMBER_OF, conditional=False, details=details)
+        for known_set in center.permission_sets:
+            self._permission_set_node(known_set)
+        for assignment in center.assignments:
+            permission_set = center.permission_set(assignment.permission_set_arn)
+            if assignment.principal_type == "GROUP":
+                known = center.group(assignment.principal_id)
+                principal = group_node(assignment.principal_id, known.display_name if known else None)
+            else:
+                principal = user_node(assignment.principal_id)
+            ps_node = assignment.permission_set_arn
+            if ps_node not in self.graph:  # assigned, but not among the collected permission sets
+                self.graph.add_node(
+                    ps_node, kind="permission-set", account_id=None, arn=ps_node, name="", in_snapshot=False
+                )
+            ps_name = permission_set.name if permission_set else ""
+            details = {
+                "account_id": assignment.account_id,
+                "permission_set_arn": ps_node,
+                "permission_set_name": ps_name,
+                "principal_type": assignment.principal_type,
+                "principal_id": assignment.principal_id,
+            }
+            self.graph.add_edge(
+                principal,
+                ps_node,
+                key=f"{ASSIGNED}:{assignment.account_id}",
+                kind=ASSIGNED,
+                conditional=False,
+                details=details,
+            )
+            if permission_set is not None:
+                self._permission_set_access(permission_set, assignment.account_id)
+
+    def _permission_set_node(self, permission_set: PermissionSet) -> str:
+        node = permission_set.arn
+        if node not in self.graph:
+            self.graph.add_node(
+                node,
+                kind="permission-set",
+                account_id=None,
+                arn=permission_set.arn,
+                name=permission_set.name,
+                label=permission_set.name,
+                session_duration=permission_set.session_duration,
+                permissions_boundary=permission_set.permissions_boundary is not None,
+                in_snapshot=True,
+            )
+        return node
+
+    def _permission_set_access(self, permission_set: PermissionSet, account_id: str) -> None:
+        """The edge from a permission set to what it gives in one account (once per permission set and account)."""
+        ps_node = permission_set.arn
+        base: dict[str, Any] = {
+            "account_id": account_id,
+            "permission_set_arn": ps_node,
+            "permission_set_name": permission_set.name,
+        }
+        role = provisioned_role(self.snapshot, permission_set, account_id)
+        self._account_node(account_id)
+        if role is not None:
+            key = f"{PROVISIONS}:{account_id}"
+            if not self.graph.has_edge(ps_node, role.arn, key):
+                provisions = {**base, "role_arn": role.arn}
+                self.graph.add_edge(ps_node, role.arn, key=key, kind=PROVISIONS, conditional=False, details=provisions)
+            return
+        sources = permission_set_admin_sources(self.snapshot, permission_set, account_id)
+        kind = IS_ADMIN_OF if sources else CAN_ACCESS
+        key = f"{IS_ADMIN_OF}:permission-set" if sources else CAN_ACCESS
+        if self.graph.has_edge(ps_node, account_id, key):
+            return
+        details = dict(base)
+        if sources:
+            details.update(
+                level="full-admin",
+                admin_through=sources,
+                permissions_boundary=permission_set.permissions_boundary,
+                session_duration=permission_set.session_duration,
+            )
+        self.graph.add_edge(ps_node, account_id, key=key, kind=kind, conditional=False, details=details)
+
+
+def identity_center_user_node(identity_store_id: str, user_id: str) -> str:
+    return f"identitystore:{identity_store_id}:user/{user_id}"
+
+
+def identity_center_group_node(identity_store_id: str, group_id: str) -> str:
+    return f"identitystore:{identity_store_id}:group/{group_id}"
+
+
+def provisioned_role(snapshot: Snapshot, permission_set: PermissionSet, account_id: str) -> IamRole | None:
+    """The ``AWSReservedSSO_<name>_<id>`` role Identity Center created for the permission set in the account,
+    when the account's IAM data has it."""
+    account = snapshot.account(account_id)
+    if account is None or account.iam is None:
+        return None
+    prefix = SSO_ROLE_NAME.format(name=permission_set.name)
+    return next(
+        (
+            r
+            for r in account.iam.roles
+            if r.path.startswith(SSO_ROLE_PATH_PREFIX)
+            and r.name.startswith(prefix)
+            and r.name[len(prefix) :]
+            and "_" not in r.name[len(prefix) :]
+        ),
+        None,
+    )
+
+
+def _allows_everything(document: PolicyDocument, source: PolicySource) -> bool:
+    try:
+        policy = parse_policy(document, source)
+    except PolicyParseError:
+        return False  # not a policy: the collector kept it raw and recorded it
+    return any(
+        s.is_allow and s.grants_all_actions() and not s.not_resources and any(r.strip() == "*" for r in s.resources)
+        for s in policy.statements
+    )
+
+
+def permission_set_admin_sources(snapshot: Snapshot, permission_set: PermissionSet, account_id: str) -> list[str]:
+    """What makes the permission set full admin in ``account_id`` (empty when nothing does): the ADMIN-006 test."""
+    sources = [
+        f"AWS managed policy {arn}"
+        for arn in permission_set.managed_policy_arns
+        if any(p.match(arn) for p in FULL_ADMIN_AWS_MANAGED_POLICIES)
+    ]
+    if permission_set.inline_policy is not None and _allows_everything(
+        permission_set.inline_policy,
+        PolicySource(name=f"{permission_set.name} inline policy", kind="inline", owner_arn=permission_set.arn),
+    ):
+        sources.append("inline policy allows * on *")
+    account = snapshot.account(account_id)
+    policies = {p.arn: p for p in account.iam.policies} if account and account.iam else {}
+    partition = permission_set.arn.split(":")[1] if permission_set.arn.count(":") >= 5 else "aws"
+    for ref in permission_set.customer_managed_policy_refs:
+        # a reference names a policy that must exist, with that path and name, in each assigned account
+        arn = f"arn:{partition}:iam::{account_id}:policy{ref.path}{ref.name}"
+        found = policies.get(arn)
+        if found is not None and _allows_everything(
+            found.document,
+            PolicySource(name=found.name, kind="managed", arn=arn, owner_arn=permission_set.arn, account_id=account_id),
+        ):
+            sources.append(f"customer managed policy {ref.path}{ref.name} allows * on *")
+    return sources
+
+
+def is_full_admin_permission_set(snapshot: Snapshot, permission_set: PermissionSet, account_id: str) -> bool:
+    return bool(permission_set_admin_sources(snapshot, permission_set, account_id))
 
 
 def _principal_type(source_type: str) -> PrincipalType:

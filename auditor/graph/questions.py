@@ -2,8 +2,10 @@
 
 ``AccessGraph`` wraps a networkx ``MultiDiGraph`` (built by ``auditor.graph.build``). Every edge has a
 ``kind`` (contains, member-of, can-assume, can-escalate-to, is-admin-of), a ``conditional`` flag and an
-``evidence`` object. Questions are answered with indexed searches (reverse breadth-first searches from
-the admin nodes of an account), never by evaluating all pairs of principals.
+``evidence`` object (or, for Identity Center edges, ``details``). Identity Center adds assigned, provisions and
+can-access edges, which are not path kinds: only ``identity_center_access`` follows them. Questions are
+answered with indexed searches (reverse breadth-first searches from the admin nodes of an account), never by
+evaluating all pairs of principals.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from auditor.iam.evaluate import GrantEvidence as GrantEvidence  # re-exported f
 
 ENV_UNKNOWN = "unknown"
 ENV_EXTERNAL = "external"  # accounts outside the organisation, federated identities, anyone
+ENV_IDENTITY_CENTER = "identity-center"  # the source environment of Identity Center users
 
 # Edge kinds.
 CONTAINS = "contains"
@@ -29,6 +32,16 @@ CAN_ASSUME = "can-assume"
 CAN_ESCALATE_TO = "can-escalate-to"
 IS_ADMIN_OF = "is-admin-of"
 PATH_KINDS = frozenset({CAN_ASSUME, CAN_ESCALATE_TO, IS_ADMIN_OF})
+# Identity Center edge kinds (besides member-of and is-admin-of): user/group -> permission set (per account),
+# permission set -> its provisioned role, permission set -> account it gives non-admin access to.
+ASSIGNED = "assigned"
+PROVISIONS = "provisions"
+CAN_ACCESS = "can-access"
+
+# Identity Center node kinds.
+IC_USER = "identity-center-user"
+IC_GROUP = "identity-center-group"
+PERMISSION_SET = "permission-set"
 
 # Node kinds that can start an access path (groups cannot act; services act for whoever passes a role).
 SOURCE_KINDS = frozenset({"user", "role", "account-principal", "federated", "anyone"})
@@ -230,6 +243,66 @@ class AccessGraph:
             self._target_paths[(target, max_hops)] = found
         return found
 
+    def identity_center_access(
+        self, target_account_ids: Iterable[str] | None = None, max_hops: int = 5
+    ) -> list[AccessPath]:
+        """Identity Center users that can reach admin of each target account, one path per (user, account).
+
+        A path is [member-of] assigned, then either is-admin-of (a full-admin permission set on the target)
+        or provisions (the permission set's ``AWSReservedSSO_*`` role in the assigned account) followed by
+        that role's own path to admin of the target, of at most ``max_hops`` hops. An assignment only counts
+        with the permission set's edge for the same account. Unconditional, then shortest, paths first.
+        """
+        targets = list(target_account_ids) if target_account_ids is not None else self.account_ids()
+        permission_sets = [n for n, d in self.graph.nodes(data=True) if d.get("kind") == PERMISSION_SET]
+        out: list[AccessPath] = []
+        if not permission_sets:
+            return out
+        for target in dict.fromkeys(targets):
+            if target not in self.graph:
+                continue
+            nxt: dict[str, tuple[str, str, dict[str, Any]]] | None = None
+            best: dict[str, tuple[tuple[bool, int, tuple[str, ...]], tuple[Hop, ...]]] = {}
+            for ps in permission_sets:
+                for _, v, key, data in self.graph.out_edges(ps, keys=True, data=True):
+                    kind = data.get("kind")
+                    if kind == IS_ADMIN_OF and v == target:
+                        tail: tuple[Hop, ...] = (self._hop(ps, v, key, data),)
+                    elif kind == PROVISIONS:
+                        if nxt is None:
+                            nxt = self._reverse_bfs(target, max_hops)
+                        if v not in nxt:
+                            continue
+                        tail = (self._hop(ps, v, key, data), *self._hops(v, nxt))
+                    else:
+                        continue
+                    account = data.get("details", {}).get("account_id")
+                    for principal, assigned_key, assigned in _in_edges(self.graph, ps):
+                        if assigned.get("kind") != ASSIGNED or assigned.get("details", {}).get("account_id") != account:
+                            continue
+                        hops = (self._hop(principal, ps, assigned_key, assigned), *tail)
+                        if self.node_kind(principal) == IC_USER:
+                            _keep_best(best, principal, hops)
+                        elif self.node_kind(principal) == IC_GROUP:
+                            for member, member_key, member_data in _in_edges(self.graph, principal):
+                                if member_data.get("kind") == MEMBER_OF and self.node_kind(member) == IC_USER:
+                                    via = self._hop(member, principal, member_key, member_data)
+                                    _keep_best(best, member, (via, *hops))
+            for source, (_, hops) in best.items():
+                out.append(
+                    AccessPath(
+                        source=source,
+                        source_account_id=None,
+                        source_environment=ENV_IDENTITY_CENTER,
+                        target_account_id=target,
+                        target_environment=self.environment_of(target),
+                        hops=hops,
+                        conditional=any(bool(h.evidence.get("conditional")) for h in hops),
+                    )
+                )
+        out.sort(key=lambda p: (len(p.hops), p.target_account_id, p.source))
+        return out
+
     def escalation_paths(self, max_hops: int = 5) -> list[AccessPath]:
         """Principals that are not admin of their own account but can become admin through a technique."""
         out: list[AccessPath] = []
@@ -307,6 +380,20 @@ class AccessGraph:
             key: {"admin": len(admin_sources.get(key, ())), "write": len(write_sources.get(key, ()))}
             for key in sorted(keys)
         }
+
+
+def _keep_best(
+    best: dict[str, tuple[tuple[bool, int, tuple[str, ...]], tuple[Hop, ...]]], source: str, hops: tuple[Hop, ...]
+) -> None:
+    """Keep, per source, the unconditional-first, shortest, then first-by-name path."""
+    rank = (
+        any(bool(h.evidence.get("conditional")) for h in hops),
+        len(hops),
+        tuple(f"{h.source}|{h.target}|{h.kind}" for h in hops),
+    )
+    found = best.get(source)
+    if found is None or rank < found[0]:
+        best[source] = (rank, hops)
 
 
 def _in_edges(graph: nx.MultiDiGraph, node: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
