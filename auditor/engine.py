@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,27 +57,15 @@ Check = Callable[[RuleContext], Iterable[Issue]]
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    category: str
-    severity: str
-    rationale: str
-    remediation: str
-    compliance: dict[str, tuple[str, ...]]
+class Rule(RuleInfo):
+    """A rule's metadata plus its check and the module that defines it."""
+
     check: Check
     module: str
 
     def info(self) -> RuleInfo:
-        return RuleInfo(
-            id=self.id,
-            title=self.title,
-            category=self.category,
-            severity=self.severity,
-            rationale=self.rationale,
-            remediation=self.remediation,
-            compliance=self.compliance,
-        )
+        """The metadata alone, as reports need it."""
+        return RuleInfo(**{f.name: getattr(self, f.name) for f in fields(RuleInfo)})
 
 
 class RuleDefinitionError(UserError):
