@@ -221,6 +221,9 @@ def test_executive_summary(dom: Node) -> None:
     assert scores[PROD_APP] == "70"
     assert scores[MANAGEMENT] == "96"
     assert scores["666666666666"] == "100"
+    assert scores[SUSPENDED] == "not audited"  # unknown risk is not a good score
+    first = next(row for row in dom.by_id("posture-table").find_all("tr") if "data-account-id" in row.attrs)
+    assert first.attrs["data-account-id"] == SUSPENDED
     environments = {row.find_all("td")[0].text: [td.text for td in row.find_all("td")[1:]]
                     for row in dom.by_id("environment-table").find_all("tr")[1:]}
     assert environments["prod"] == ["1", "2", "1", "0", "0"]

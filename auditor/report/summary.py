@@ -15,7 +15,8 @@ ENVIRONMENTS: tuple[str, ...] = ("prod", "non-prod", "sandbox", "security", "unk
 SCORE_WEIGHTS: dict[str, int] = {"critical": 20, "high": 10, "medium": 4, "low": 1, "info": 0}
 SCORE_DEFINITION = (
     "Posture score = 100 − (20 × critical + 10 × high + 4 × medium + 1 × low) over the account's "
-    "findings, floored at 0; info findings do not count. 100 means no open findings."
+    "findings, floored at 0; info findings do not count. 100 means no open findings. An account that could "
+    "not be audited has no score: its risks are unknown."
 )
 
 
@@ -46,6 +47,11 @@ class AccountPosture:
     @property
     def score(self) -> int:
         return posture_score(self.by_severity)
+
+    @property
+    def sort_key(self) -> int:
+        """Worst first, and an account that could not be audited before every scored one."""
+        return self.score if self.account.audited else -1
 
 
 def category_counts(result: AuditResult) -> dict[str, int]:
