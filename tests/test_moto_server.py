@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -34,12 +35,18 @@ def server() -> Iterator[tuple[str, DemoOrganization]]:
         moto_server.stop()
 
 
-def _audit(endpoint: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _audit(
+    endpoint: str, out: Path, *args: str, credentials: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # AWS_MAX_ATTEMPTS: the standard SDK setting; moto answers a missing operation with HTTP 500, which
     # would otherwise be retried 10 times with back-off.
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="2")
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID=credentials["aws_access_key_id"],
+                   AWS_SECRET_ACCESS_KEY=credentials["aws_secret_access_key"],
+                   AWS_SESSION_TOKEN=credentials["aws_session_token"])
     return subprocess.run(
         [sys.executable, "-m", "auditor", "audit", "--out", str(out), "--quiet", *args],
         env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -73,3 +80,29 @@ def test_fail_on_gates_ci(server: tuple[str, DemoOrganization], tmp_path: Path) 
     document = json.loads((tmp_path / "findings.json").read_text())
     assert {a["id"] for a in document["accounts"]} == {demo.accounts["prod-app"]}
     assert any(f["severity"] == "critical" for f in document["findings"])
+
+
+def test_single_account_without_organization(server: tuple[str, DemoOrganization], tmp_path: Path) -> None:
+    """The article's starting point: one account, no Organization, audited with just its credentials."""
+    endpoint, _ = server
+    standalone = "210987654321"  # outside the demo organisation: moto binds these credentials to it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ENDPOINT_URL", endpoint)
+        credentials = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn=f"arn:aws:iam::{standalone}:role/Admin", RoleSessionName="seed")["Credentials"]
+        keys = {"aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"]}
+        iam = boto3.client("iam", region_name="us-east-1", **keys)
+        iam.create_user(UserName="ops")
+        policy = iam.create_policy(PolicyName="admin", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        iam.attach_user_policy(UserName="ops", PolicyArn=policy["Policy"]["Arn"])
+    result = _audit(endpoint, tmp_path, "--format", "json", credentials=keys)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "findings.json").read_text())
+    assert document["organization"] == {"id": None, "management_account_id": None}
+    assert [a["id"] for a in document["accounts"]] == [standalone]
+    found = {(f["rule_id"], f["resource_arn"]) for f in document["findings"]}
+    assert (("ORG-001", f"arn:aws:iam::{standalone}:root")) in found
+    assert ("ADMIN-001", f"arn:aws:iam::{standalone}:user/ops") in found
