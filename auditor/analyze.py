@@ -11,7 +11,7 @@ from auditor.config import AuditorConfig
 from auditor.engine import RuleContext, load_rules, run_rules
 from auditor.environment import classify_accounts
 from auditor.findings import Finding
-from auditor.graph import build_access_graph
+from auditor.graph import AccessGraph, build_access_graph
 from auditor.iam.evaluate import EvaluationEvent
 from auditor.model import CoverageGap, Snapshot
 from auditor.result import AccountView, AuditResult, MatrixCell, SuppressedFinding
@@ -55,10 +55,11 @@ def analyze(
         )
         for account in snapshot.accounts
     )
+    counts = {**graph.reachability_matrix(), **_identity_center_counts(graph)}
     sources = sorted({info.environment for info in environments.values()} | {"external"})
-    matrix = _matrix(
-        graph.reachability_matrix(), findings_by_target(findings), sources, [a.id for a in accounts]
-    )
+    if snapshot.organization and snapshot.organization.identity_center:
+        sources.append(IDENTITY_CENTER)
+    matrix = _matrix(counts, findings_by_target(findings), sources, [a.id for a in accounts])
     return AuditResult(
         generated_at=now.isoformat(timespec="milliseconds"),
         snapshot=snapshot,
@@ -74,6 +75,17 @@ def analyze(
         ),
         stale_suppressions=tuple(suppression_json(entry) for entry in outcome.stale),
     )
+
+
+IDENTITY_CENTER = "identity-center"
+
+
+def _identity_center_counts(graph: AccessGraph) -> dict[tuple[str, str], dict[str, int]]:
+    """The matrix row for people who sign in through IAM Identity Center: users reaching admin per account."""
+    users: dict[str, set[str]] = {}
+    for path in graph.identity_center_access():
+        users.setdefault(path.target_account_id, set()).add(path.source)
+    return {(IDENTITY_CENTER, account): {"admin": len(s), "write": len(s)} for account, s in users.items()}
 
 
 def _evaluation_gaps(events: Iterable[EvaluationEvent]) -> list[CoverageGap]:
@@ -105,6 +117,8 @@ def findings_by_target(findings: Iterable[Finding]) -> dict[tuple[str, str], lis
             source_env = "external"
         elif finding.category in ("cross-environment-access", "privilege-escalation"):
             source_env = finding.evidence.get("source_environment") or finding.environment
+        elif finding.evidence.get("source_environment"):  # e.g. Identity Center admin on an account
+            source_env = finding.evidence["source_environment"]
         else:
             continue
         index.setdefault((str(source_env), finding.account_id), []).append(finding.id)

@@ -134,6 +134,7 @@ def admin_permission_set_on_prod(ctx: RuleContext) -> Iterator[Issue]:
             severity="medium" if boundary else None,
             message=message,
             evidence={
+                "source_environment": "identity-center",
                 "permission_set": {"arn": permission_set.arn, "name": permission_set.name},
                 "admin_through": sources,
                 "principal": {k: v for k, v in principal.items() if k != "label"},

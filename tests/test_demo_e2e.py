@@ -217,3 +217,15 @@ def test_malformed_suppression_file_is_one_line_naming_the_entry(
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and "entry 1" in err and "owner" in err
+
+
+def test_matrix_has_an_identity_center_row(demo_out: Path, document: dict[str, Any]) -> None:
+    import re
+
+    html = (demo_out / "report.html").read_text()
+    by_name = {a["name"]: a["id"] for a in document["accounts"]}
+    cells = dict(re.findall(r'data-source="identity-center" data-target="(\d{12})" data-admin="(\d+)"', html))
+    assert cells[by_name["prod-app"]] == "1"  # alex.admin through platform-admins and AdministratorAccess
+    assert cells[by_name["prod-data"]] == "0"
+    admin_006 = next(f["id"] for f in document["findings"] if f["rule_id"] == "ADMIN-006")
+    assert f'data-target="{by_name["prod-app"]}" data-admin="1" data-write="1" data-finding-ids="{admin_006}"' in html
