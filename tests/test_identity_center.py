@@ -400,6 +400,7 @@ def test_admin_006_message_and_evidence_name_the_group_and_the_non_prod_twin() -
         f"platform-admins (2 members) on production account payments ({PROD}); the same principal holds it on "
         f"non-production account(s) payments-dev ({DEV})")
     assert finding.evidence == {
+        "source_environment": "identity-center",
         "permission_set": {"arn": PS_ADMIN, "name": "AdministratorAccess"},
         "admin_through": [f"AWS managed policy {ADMIN_ARN}"],
         "principal": {"type": "GROUP", "id": "g-admins", "name": "platform-admins", "member_count": 2},
