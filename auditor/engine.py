@@ -10,7 +10,7 @@ import pkgutil
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -182,7 +182,7 @@ def run_rules(rules: Iterable[Rule], context: RuleContext) -> tuple[list[Finding
     gaps: list[CoverageGap] = []
     for current in rules:
         try:
-            for issue in _issues(current, context):
+            for issue in current.check(context):
                 finding = _finding(current, issue, context)
                 findings.setdefault(finding.id, finding)
         except Exception as exc:  # one broken rule must not hide the others' findings
@@ -197,10 +197,6 @@ def run_rules(rules: Iterable[Rule], context: RuleContext) -> tuple[list[Finding
                 )
             )
     return sort_findings(list(findings.values())), gaps
-
-
-def _issues(current: Rule, context: RuleContext) -> Iterator[Issue]:
-    yield from current.check(context)
 
 
 def _finding(current: Rule, issue: Issue, context: RuleContext) -> Finding:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__
@@ -83,7 +83,6 @@ class AuditResult:
     expired_suppressions: tuple[dict[str, Any], ...] = ()  # entries past their date: no longer applied
     stale_suppressions: tuple[dict[str, Any], ...] = ()  # live entries that matched no finding
     history: HistoryInfo | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def account(self, account_id: str) -> AccountView | None:
         return next((a for a in self.accounts if a.id == account_id), None)

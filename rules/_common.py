@@ -9,6 +9,13 @@ from auditor.engine import RuleContext
 NON_PROD = frozenset({"non-prod", "sandbox"})
 
 
+def admin_role_arns(ctx: RuleContext) -> frozenset[str]:
+    """Roles with full admin in their account (computed once per run, shared by rules)."""
+    return frozenset(ctx.cached("admin_role_arns", lambda: {
+        g.principal_arn for g in ctx.graph.admin_grants() if g.principal_type == "role"
+    }))
+
+
 def account_arn(ctx: RuleContext, account_id: str) -> str:
     """The ARN that identifies an account in findings: its Organizations ARN, else its root ARN."""
     org = ctx.snapshot.organization
@@ -45,7 +52,3 @@ def days_since(ctx: RuleContext, value: str | None) -> int | None:
     moment = parse_time(value)
     return None if moment is None else (ctx.now - moment).days
 
-
-def account_id_of(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None

@@ -221,9 +221,10 @@ def two_keys(ctx: RuleContext) -> Iterator[Issue]:
     compliance={"CIS-AWS-3.0.0": ("1.8", "1.9"), "AWS-FSBP": ("IAM.7",)},
 )
 def weak_password_policy(ctx: RuleContext) -> Iterator[Issue]:
-    for account, row in _rows(ctx):
-        if row.user == ROOT or not row.password_enabled or account.iam is None:
-            continue
+    for account in ctx.snapshot.accounts:
+        rows = account.iam.credential_report if account.iam else None
+        if account.iam is None or not any(r.user != ROOT and r.password_enabled for r in rows or ()):
+            continue  # the policy only matters where someone signs in with a password
         policy = account.iam.password_policy
         problems = []
         if policy is None:

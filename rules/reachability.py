@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
-from rules._common import NON_PROD, account_arn, account_label
+from rules._common import NON_PROD, account_arn, account_label, admin_role_arns
 
 XENV_COMPLIANCE = {
     "ISO27001-2022": ("A.8.31", "A.5.15"),
@@ -43,7 +43,7 @@ def _hops(path: Any) -> list[dict[str, Any]]:
 )
 def nonprod_assumes_prod(ctx: RuleContext) -> Iterator[Issue]:
     # A hop straight into an admin role is reported once, by XENV-002, with the full path.
-    admin_roles = {g.principal_arn for g in ctx.graph.admin_grants() if g.principal_type == "role"}
+    admin_roles = admin_role_arns(ctx)
     for edge in ctx.graph.assume_edges():
         if edge.source_account_id is None or edge.source_account_id == edge.target_account_id:
             continue
@@ -119,7 +119,7 @@ def nonprod_reaches_prod_admin(ctx: RuleContext) -> Iterator[Issue]:
     compliance={"SOC2": ("CC6.6",), "ISO27001-2022": ("A.5.15",), "NIST-800-53": ("AC-6",)},
 )
 def external_trust(ctx: RuleContext) -> Iterator[Issue]:
-    admin_roles = {g.principal_arn for g in ctx.graph.admin_grants() if g.principal_type == "role"}
+    admin_roles = admin_role_arns(ctx)
     for edge in ctx.graph.external_assume_edges():
         external_id = any(
             "sts:externalid" in c.lower() for c in (*edge.decided_conditions, *edge.undecided_conditions)
