@@ -1,5 +1,5 @@
-"""Session plumbing for the collectors: the one client factory (read-only guard and call
-counting), assuming the audit role in member accounts, and recording coverage gaps.
+"""Session plumbing for the collectors: the one client factory (read-only guard, call counting and
+documented rate caps), assuming the audit role in member accounts, and recording coverage gaps.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from auditor.collect.ratelimit import RateLimiter
 from auditor.collect.readonly import check_operation
 from auditor.model import CoverageGap
 
@@ -67,33 +68,58 @@ class ApiCallCounter:
             return {account: dict(sorted(ops.items())) for account, ops in sorted(self._counts.items())}
 
 
-class ClientFactory:
-    """Creates every boto3 client the collectors use, all guarded by the read-only allow-list.
+# Client creation is CPU-bound Python (the GIL serialises it anyway), so one lock costs no parallelism.
+_CLIENT_LOCK = threading.Lock()
 
-    One factory per account and per ``boto3.Session``; create clients from one thread only
-    (Sessions are not thread-safe), though the clients themselves may be shared between threads.
+# Shared by every factory that is not given a limiter, so one process keeps one set of buckets per account.
+DEFAULT_LIMITER = RateLimiter()
+
+
+def assumed_account(params: Any) -> str | None:
+    """The account id in an AssumeRole call's ``RoleArn`` (arn:partition:iam::ACCOUNT:role/NAME), if any."""
+    role_arn = params.get("RoleArn") if isinstance(params, dict) else None
+    parts = role_arn.split(":") if isinstance(role_arn, str) else []
+    return parts[4] if len(parts) >= 6 and parts[4].isdigit() else None
+
+
+class ClientFactory:
+    """Creates every boto3 client the collectors use, all guarded by the read-only allow-list,
+    counted per account and held under AWS's documented request rates (``auditor.collect.ratelimit``).
+
+    Clients may be asked for from any thread: creation is serialised process-wide, because a
+    ``boto3.Session`` is not thread-safe and the caller's session serves the organisation, Identity
+    Center and the caller's own account at the same time. The clients themselves are thread-safe.
     """
 
-    def __init__(self, session: boto3.Session, account_id: str, counter: ApiCallCounter) -> None:
+    def __init__(
+        self, session: boto3.Session, account_id: str, counter: ApiCallCounter, limiter: RateLimiter | None = None
+    ) -> None:
         self.session = session
         self.account_id = account_id
         self.counter = counter
+        self.limiter = limiter if limiter is not None else DEFAULT_LIMITER
         self._clients: dict[tuple[str, str], Client] = {}
 
     def client(self, service: str, region: str) -> Client:
         key = (service, region)
-        if key not in self._clients:
-            client = self.session.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
-            # before-parameter-build fires once per API call (each page, not each retry) and
-            # before the request is built, so a refused operation never reaches the network.
-            client.meta.events.register("before-parameter-build", self._before_call)
-            self._clients[key] = client
-        return self._clients[key]
+        with _CLIENT_LOCK:
+            if key not in self._clients:
+                client = self.session.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
+                # before-parameter-build fires once per API call (each page, not each retry) and
+                # before the request is built, so a refused operation never reaches the network.
+                # Its handlers get the operation model and parameters, not the client: bind the region here.
+                client.meta.events.register("before-parameter-build", functools.partial(self._before_call, region))
+                self._clients[key] = client
+            return self._clients[key]
 
-    def _before_call(self, model: Any, **_: Any) -> None:
-        operation = f"{model.service_model.service_name}:{model.name}"
+    def _before_call(self, region: str, model: Any, params: Any = None, **_: Any) -> None:
+        service = model.service_model.service_name
+        operation = f"{service}:{model.name}"
         check_operation(operation)
-        self.counter.add(self.account_id, operation)
+        # An AssumeRole costs the account whose role it assumes: book it there, not under the caller.
+        booked = (assumed_account(params) if operation == "sts:AssumeRole" else None) or self.account_id
+        self.counter.add(booked, operation)
+        self.limiter.acquire(self.account_id, region, service, model.name)
 
 
 _LOADER_LOCK = threading.Lock()
