@@ -121,7 +121,10 @@ def collection_options(function: F) -> F:
         click.option(
             "--external-id", default=None, help="ExternalId the audit role's trust policy requires."
         ),
-        click.option("--regions", "regions", multiple=True, help="Regions to inventory (default: --region)."),
+        click.option(
+            "--regions", "regions", multiple=True,
+            help="Regions to inventory (default: every region enabled in each account).",
+        ),
         click.option("--accounts", "accounts", multiple=True, help="Audit only these account ids."),
         click.option("--exclude-accounts", "exclude_accounts", multiple=True, help="Skip these account ids."),
         click.option(
@@ -224,7 +227,8 @@ def _collect(kwargs: dict[str, Any]) -> Any:
         accounts=_split(kwargs["accounts"]),
         exclude_accounts=_split(kwargs["exclude_accounts"]),
         concurrency=kwargs["concurrency"],
-        progress=not kwargs.get("quiet", False) and sys.stderr.isatty(),
+        # A bar only for a person at a terminal: not with --quiet, nor when output goes to a file or a CI log.
+        progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),
     )
     return collect(session, options)
 

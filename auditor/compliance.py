@@ -20,6 +20,7 @@ FRAMEWORKS: dict[str, dict[str, str]] = {
         "1.15": "Ensure IAM Users Receive Permissions Only Through Groups",
         "1.16": "Ensure IAM policies that allow full \"*:*\" administrative privileges are not attached",
         "1.21": "Ensure IAM users are managed centrally via identity federation or AWS Organizations",
+        "3.1": "Ensure CloudTrail is enabled in all regions",
     },
     "CIS-AWS-7.0.0": {
         "2.1.3": "Ensure the management account is not used for workloads",
@@ -44,6 +45,8 @@ FRAMEWORKS: dict[str, dict[str, str]] = {
         "IAM.9": "MFA should be enabled for the root user",
         "IAM.21": "IAM customer managed policies should not allow wildcard actions for services",
         "IAM.22": "IAM user credentials unused for 45 days should be removed",
+        "CloudTrail.1": "CloudTrail should be enabled and configured with at least one multi-Region trail that "
+                        "includes read and write management events",
     },
     "SOC2": {
         "CC6.1": "Logical access security software, infrastructure and architectures",
@@ -56,12 +59,14 @@ FRAMEWORKS: dict[str, dict[str, str]] = {
         "A.5.15": "Access control",
         "A.5.18": "Access rights",
         "A.8.2": "Privileged access rights",
+        "A.8.15": "Logging",
         "A.8.31": "Separation of development, test and production environments",
     },
     "NIST-800-53": {
         "AC-2": "Account management",
         "AC-5": "Separation of duties",
         "AC-6": "Least privilege",
+        "AU-12": "Audit record generation",
     },
 }
 

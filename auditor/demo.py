@@ -35,6 +35,8 @@ import boto3
 from moto.core.utils import utcnow
 from moto.iam.models import iam_backends
 
+from auditor.config import DEFAULT_REQUIRED_TAGS
+
 AUDIT_ROLE_NAME = "SecurityAuditRole"
 AUDIT_EXTERNAL_ID = "demo-org-auditor"
 SEED_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -277,6 +279,15 @@ def _build_organization(session: boto3.Session) -> tuple[dict[str, str], dict[st
         }]}),
     )["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=prod_guardrails, TargetId=ou_ids["Production"])
+    # Good posture (COST-005 stays quiet): a root tag policy fixing every required cost tag's key.
+    org.enable_policy_type(RootId=root_id, PolicyType="TAG_POLICY")
+    cost_tags = org.create_policy(
+        Name="CostAllocationTags",
+        Description="The cost-allocation tag keys every account uses",
+        Type="TAG_POLICY",
+        Content=_doc({"tags": {tag.lower(): {"tag_key": {"@@assign": tag}} for tag in DEFAULT_REQUIRED_TAGS}}),
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=cost_tags, TargetId=root_id)
     return accounts, ou_ids
 
 
@@ -450,6 +461,17 @@ def _seed_security_audit(acct: _Account, ids: dict[str, str]) -> None:
     acct.budget("security-audit-monthly")
 
 
+def _seed_organization_trail(mgmt: _Account, log_archive: _Account) -> None:
+    """Good posture (GUARD-005 stays quiet): a logging multi-region organisation trail owned by the management
+    account, delivering to a bucket in the security account."""
+    bucket = f"org-cloudtrail-{log_archive.account_id}"
+    log_archive.bucket(bucket, {"Environment": "security", **FULL_TAGS})
+    cloudtrail: Any = mgmt.client("cloudtrail")
+    cloudtrail.create_trail(Name="organization-trail", S3BucketName=bucket, IsMultiRegionTrail=True,
+                            IsOrganizationTrail=True, EnableLogFileValidation=True)
+    cloudtrail.start_logging(Name="organization-trail")
+
+
 def _seed_legacy_mixed(acct: _Account) -> None:
     acct.instance("web-prod", {"Environment": "prod", **FULL_TAGS})
     acct.bucket(f"legacy-dev-data-{acct.account_id}", {"Environment": "dev", **FULL_TAGS})
@@ -521,13 +543,15 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
         if name not in UNASSUMABLE:
             _seed_audit_role(members[name], management_account_id)
 
-    _seed_management(_Account(session, management_account_id, None), accounts)
+    management = _Account(session, management_account_id, None)
+    _seed_management(management, accounts)
     _seed_prod_app(members["prod-app"], accounts)
     _seed_prod_data(members["prod-data"], accounts)
     _seed_dev_app(members["dev-app"], accounts)
     _seed_staging(members["staging"], accounts)
     _seed_sandbox(members["sandbox"])
     _seed_security_audit(members["security-audit"], accounts)
+    _seed_organization_trail(management, members["security-audit"])
     _seed_legacy_mixed(members["legacy-mixed"])
     _seed_shared_services(members["shared-services"])
     _seed_identity_center(session, accounts)

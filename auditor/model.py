@@ -66,8 +66,21 @@ class OrgPolicy(Frozen):
     name: str
     type: str  # SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, TAG_POLICY, ...
     aws_managed: bool = False
-    document: PolicyDocument = Field(default_factory=dict)
+    document: PolicyDocument = Field(default_factory=dict)  # IAM-grammar policies only (SCP, RCP)
+    # Parsed JSON of a policy type with its own grammar (TAG_POLICY); None for SCP/RCP or when unparseable.
+    content: dict[str, Any] | None = None
     target_ids: tuple[str, ...] = ()
+
+
+class OrgTrail(Frozen):
+    """A CloudTrail trail seen from the caller's account that logs for the whole organisation."""
+
+    name: str
+    arn: str
+    home_region: str
+    is_multi_region: bool = False
+    is_organization_trail: bool = False
+    is_logging: bool | None = None  # None: GetTrailStatus failed (see coverage)
 
 
 # --- IAM Identity Center -----------------------------------------------------------------------
@@ -140,6 +153,7 @@ class Organization(Frozen):
     policies: tuple[OrgPolicy, ...] = ()
     delegated_administrators: tuple[str, ...] = ()
     identity_center: IdentityCenter | None = None  # None: not enabled, or not collected
+    trails: tuple[OrgTrail, ...] | None = None  # organisation trails; None: not collected (see coverage)
 
     def ou_path(self, account_id: str) -> tuple[OrganizationalUnit, ...]:
         """The OUs from the root down to the account's parent (empty when the account sits in the root)."""
@@ -234,6 +248,8 @@ class IamData(Frozen):
     roles: tuple[IamRole, ...] = ()
     policies: tuple[ManagedPolicy, ...] = ()
     credential_report: tuple[CredentialReportRow, ...] | None = None  # None: not collected
+    # When IAM generated it: GenerateCredentialReport reuses a report less than four hours old.
+    credential_report_generated_at: str | None = None
     account_summary: dict[str, int] = Field(default_factory=dict)
     password_policy: dict[str, Any] | None = None  # None: no password policy set (or not collected)
 
@@ -282,9 +298,12 @@ class Manifest(Frozen):
     caller_arn: str = ""
     caller_account_id: str = ""
     role_name: str = ""
-    regions: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()  # every region inventoried in at least one account
+    regions_requested: tuple[str, ...] = ()  # --regions; empty: every region enabled for each account
     account_ids: tuple[str, ...] = ()
     api_calls: dict[str, dict[str, int]] = Field(default_factory=dict)  # account -> "service:Operation" -> n
+    # "service:Operation" -> {"waits": n, "seconds": s}: time spent holding under AWS's documented rates
+    rate_cap_waits: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
 class Snapshot(Frozen):

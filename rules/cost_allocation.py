@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from auditor.engine import RuleContext, rule
 from auditor.environment import classify_value, tag_value
 from auditor.findings import Issue
+from auditor.model import OrgPolicy
 from rules._common import account_arn, account_label
 
 # Resource types that carry cost and are taggable; tagging-API-only types are checked too.
 UNTAGGABLE = frozenset({"iam:role", "iam:user", "iam:policy"})
+TAG_POLICY = "TAG_POLICY"
 
 
 @rule(
@@ -107,3 +109,55 @@ def unknown_environment_value(ctx: RuleContext) -> Iterator[Issue]:
                     "which names no known environment",
                     evidence={"tag": {found[0]: found[1]}},
                 )
+
+
+def _tag_policy_keys(policy: OrgPolicy) -> set[str]:
+    """The tag keys a tag policy defines (``tags.<name>.tag_key.@@assign``), lower-cased."""
+    tags = (policy.content or {}).get("tags")
+    keys: set[str] = set()
+    for definition in tags.values() if isinstance(tags, dict) else ():
+        tag_key = definition.get("tag_key") if isinstance(definition, dict) else None
+        assigned = tag_key.get("@@assign") if isinstance(tag_key, dict) else None
+        if isinstance(assigned, str):
+            keys.add(assigned.lower())
+    return keys
+
+
+def _tag_policies_listed(ctx: RuleContext) -> bool:
+    # The collector records a failed ListPolicies with the policy type as the message's context.
+    return not any(gap.service == "organizations" and gap.operation == "ListPolicies" and TAG_POLICY in gap.message
+                   for gap in ctx.snapshot.coverage)
+
+
+@rule(
+    id="COST-005",
+    title="Cost-allocation tags not defined in a tag policy",
+    category="cost-allocation",
+    severity="low",
+    rationale="""A tag policy fixes each cost tag's key spelling and capitalisation (and optionally its values)
+    across every account; without one, "CostCenter", "costcenter" and "cost-center" drift apart and the bill
+    cannot be split. It is governance rather than exposure, hence low.""",
+    remediation="""Create an Organizations tag policy defining each required tag (tags.<name>.tag_key with
+    @@assign set to the exact key, and allowed tag_value where it applies) and attach it to the root.""",
+)
+def required_tag_not_in_tag_policy(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    if org is None or not _tag_policies_listed(ctx):
+        return
+    attached = [p for p in org.policies if p.type == TAG_POLICY and p.target_ids]
+    if any(p.content is None for p in attached):
+        return  # an attached tag policy could not be read: the coverage gap already says so
+    defined: set[str] = set()
+    for policy in attached:
+        defined |= _tag_policy_keys(policy)
+    for tag in ctx.config.required_tags:
+        if tag.lower() in defined:
+            continue
+        yield Issue(
+            account_id=org.management_account_id,
+            resource_arn=org.arn,
+            key=tag,
+            message=f"No attached tag policy defines the cost-allocation tag {tag}",
+            evidence={"missing": tag, "required": list(ctx.config.required_tags),
+                      "attached_tag_policies": {p.name: sorted(_tag_policy_keys(p)) for p in attached}},
+        )

@@ -159,3 +159,36 @@ def audit_role_unprotected(ctx: RuleContext) -> Iterator[Issue]:
         message=f"No SCP denies changes to the audit role {role_name}",
         evidence={"audit_role": role_name, "custom_scps": [p.name for p in custom]},
     )
+
+
+@rule(
+    id="GUARD-005",
+    title="No organisation trail is logging",
+    category="guardrails",
+    severity="high",
+    rationale="""An organisation trail records the API activity of every member account, present and future, in
+    every region, and member accounts cannot stop or delete it. Without one that is multi-region and logging,
+    an intruder's actions in any account or region may leave no record to investigate.""",
+    remediation="""From the management account (or CloudTrail's delegated administrator), create a multi-region
+    organization trail delivering to a bucket in a log-archive account (aws cloudtrail create-trail
+    --is-organization-trail --is-multi-region-trail ...), then start it (aws cloudtrail start-logging).""",
+    compliance={
+        "CIS-AWS-3.0.0": ("3.1",),
+        "AWS-FSBP": ("CloudTrail.1",),
+        "NIST-800-53": ("AU-12",),
+        "ISO27001-2022": ("A.8.15",),
+    },
+)
+def no_logging_organization_trail(ctx: RuleContext) -> Iterator[Issue]:
+    org = ctx.snapshot.organization
+    if org is None or org.trails is None:
+        return  # trails not collected: the coverage gap already says so
+    if any(t.is_organization_trail and t.is_multi_region and t.is_logging is True for t in org.trails):
+        return
+    yield Issue(
+        account_id=org.management_account_id,
+        resource_arn=org.arn,
+        message="No multi-region organisation trail is logging"
+        + ("" if org.trails else " — the organisation has no organisation trail at all"),
+        evidence={"trails": [t.model_dump(mode="json") for t in org.trails]},
+    )

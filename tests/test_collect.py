@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import botocore.handlers
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -64,7 +66,7 @@ def world() -> Iterator[World]:
         with mock_aws():
             org = seed_org()
             prod = seed_prod(member_session(org.prod))
-            yield World(org, prod, collect(boto3.Session(), CollectOptions()))
+            yield World(org, prod, collect(boto3.Session(), CollectOptions(regions=(REGION,))))
 
 
 def denied(operation: str) -> ClientError:
@@ -89,7 +91,9 @@ def test_manifest(world: World) -> None:
     assert manifest.account_ids == (MANAGEMENT, *members)
     assert [a.account_id for a in world.snapshot.accounts] == list(manifest.account_ids)
     assert set(manifest.api_calls) == {MANAGEMENT, world.org.prod, world.org.dev}
-    assert manifest.api_calls[MANAGEMENT]["sts:AssumeRole"] == 2
+    # each AssumeRole is booked under the account it opens, not under the caller that sends it
+    assert "sts:AssumeRole" not in manifest.api_calls[MANAGEMENT]
+    assert [manifest.api_calls[a]["sts:AssumeRole"] for a in (world.org.prod, world.org.dev)] == [1, 1]
     assert manifest.api_calls[world.org.prod]["iam:GetAccountAuthorizationDetails"] == 1
 
 
@@ -205,6 +209,8 @@ def test_credential_report_summary_and_password_policy(world: World) -> None:
     assert row.access_key_1_last_rotated is not None
     assert (prod.iam.account_summary["Users"], prod.iam.account_summary["Roles"]) == (1, 2)
     assert prod.iam.password_policy is None
+    # the report's own time is kept: IAM hands back a report up to four hours old instead of a new one
+    assert prod.iam.credential_report_generated_at == "2015-02-02T20:02:02+00:00"  # moto's fixed GeneratedTime
 
 
 def test_resources_include_untagged_ones_once(world: World) -> None:
@@ -295,7 +301,7 @@ def test_get_resources_denied_falls_back_to_per_resource_tag_reads(
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
                         [*botocore.handlers.BUILTIN_HANDLERS,
                          ("before-parameter-build.resource-groups-tagging-api.GetResources", deny)])
-    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service="resourcegroupstaggingapi", region=REGION,
                     operation="GetResources", error_code="AccessDenied", message="not allowed: GetResources"),
@@ -342,7 +348,7 @@ def test_one_denied_listing_is_one_gap_and_the_rest_is_collected(
 
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
                         [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny)])
-    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service=service, region=REGION, operation=operation,
                     error_code="AccessDenied", message=f"not allowed: {operation}"),
@@ -379,7 +385,7 @@ def test_a_denied_policy_read_is_a_gap_naming_the_resource(
 
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
                         [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny_one)])
-    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
     assert prod is not None and baseline is not None
     denied_name = {"kms": "alias/app", "sqs": "jobs", "sns": "alerts", "secretsmanager": "db-password"}[service]
@@ -409,18 +415,18 @@ def test_budgets(world: World) -> None:
 
 
 def test_account_filters(world: World) -> None:
-    only_dev = collect(boto3.Session(), CollectOptions(accounts=(world.org.dev, world.org.prod),
+    only_dev = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.dev, world.org.prod),
                                                       exclude_accounts=(world.org.prod,)))
     assert only_dev.manifest.account_ids == (world.org.dev,)
     assert set(only_dev.manifest.api_calls) == {MANAGEMENT, world.org.dev}
     with pytest.raises(UserError, match="account 999999999999 is not in the organisation"):
-        collect(boto3.Session(), CollectOptions(accounts=("999999999999",)))
+        collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=("999999999999",)))
 
 
 def test_single_account_mode(world: World) -> None:
     session = member_session(STANDALONE)
     session.client("iam").create_user(UserName="solo")
-    snapshot = collect(session, CollectOptions())
+    snapshot = collect(session, CollectOptions(regions=(REGION,)))
     assert snapshot.organization is None
     assert snapshot.manifest.mode == "single-account"
     assert snapshot.manifest.account_ids == (STANDALONE,)
@@ -438,7 +444,7 @@ def test_organization_access_denied_falls_back_to_single_account(world: World) -
         raise denied("DescribeOrganization")
 
     session.events.register("before-call.organizations.DescribeOrganization", deny)
-    snapshot = collect(session, CollectOptions())
+    snapshot = collect(session, CollectOptions(regions=(REGION,)))
     assert (snapshot.manifest.mode, snapshot.organization, snapshot.manifest.account_ids) == (
         "single-account", None, (STANDALONE,))
     (gap,) = snapshot.coverage
@@ -454,7 +460,7 @@ def test_role_that_cannot_be_assumed(world: World) -> None:
             raise denied("AssumeRole")
 
     session.events.register("before-parameter-build.sts.AssumeRole", deny_dev)
-    snapshot = collect(session, CollectOptions(accounts=(world.org.prod, world.org.dev)))
+    snapshot = collect(session, CollectOptions(regions=(REGION,), accounts=(world.org.prod, world.org.dev)))
     dev, prod = snapshot.account(world.org.dev), snapshot.account(world.org.prod)
     assert dev is not None and prod is not None
     assert (dev.audited, dev.iam, dev.resources, dev.budgets) == (False, None, (), None)
@@ -480,7 +486,7 @@ def test_one_denied_service_is_a_gap_and_the_rest_is_collected(
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
                         [*botocore.handlers.BUILTIN_HANDLERS,
                          ("before-parameter-build.budgets.DescribeBudgets", deny_prod_budgets)])
-    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod, world.org.dev)))
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod, world.org.dev)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service="budgets", operation="DescribeBudgets",
                     error_code="AccessDenied", message="not allowed: DescribeBudgets"),
@@ -509,7 +515,7 @@ def test_missing_or_refused_credentials_are_a_user_error(
     if failure == "refused credentials":
         session.events.register("before-call.sts.GetCallerIdentity", refuse)
     with pytest.raises(UserError, match=r"^no AWS credentials found: set AWS_PROFILE"):
-        collect(session, CollectOptions())
+        collect(session, CollectOptions(regions=(REGION,)))
 
 
 # --- pure parts ----------------------------------------------------------------------------------
@@ -534,7 +540,8 @@ class FakeIam:
         answer = self.answers.pop(0) if self.answers else "ReportInProgress"
         if answer != "ok":
             raise ClientError({"Error": {"Code": answer, "Message": "not yet"}}, "GetCredentialReport")
-        return {"Content": (REPORT_HEADER + "\n" + USER_ROW + "\n").encode()}
+        return {"Content": (REPORT_HEADER + "\n" + USER_ROW + "\n").encode(),
+                "GeneratedTime": datetime(2026, 11, 26, 6, 0, tzinfo=UTC)}
 
 
 @pytest.mark.parametrize(
@@ -560,6 +567,7 @@ def test_credential_report_is_started_early_and_polled_when_read(
     got = report.rows()
     assert iam.calls == calls
     assert (None if got is None else len(got)) == rows
+    assert report.generated_at == ("2026-11-26T06:00:00+00:00" if rows else None)
     assert [(g.operation, g.error_code) for g in gaps.items] == ([gap] if gap else [])
 
 
@@ -675,3 +683,85 @@ def test_one_failing_region_is_a_gap_and_everything_else_is_collected(
     assert prod.iam == baseline.iam and prod.budgets == baseline.budgets
     # everything of the healthy region is still there
     assert {r.arn for r in baseline.resources} <= {r.arn for r in prod.resources}
+
+
+# --- which regions are inventoried ------------------------------------------------------------
+
+# us-east-1 and eu-west-1 need no opt-in, me-south-1 was opted in, ap-east-1 was not.
+REGION_ANSWER = {"Regions": [
+    {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
+    {"RegionName": "eu-west-1", "OptInStatus": "opt-in-not-required"},
+    {"RegionName": "me-south-1", "OptInStatus": "opted-in"},
+    {"RegionName": "ap-east-1", "OptInStatus": "not-opted-in"},
+]}
+
+
+def _answer_regions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every DescribeRegions call (in every account's session) gets ``REGION_ANSWER``; returns the calls' params."""
+    calls: list[dict[str, Any]] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        calls.append(params)
+        return AWSResponse("https://ec2.us-east-1.amazonaws.com/", 200, {}, None), REGION_ANSWER
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS, ("before-call.ec2.DescribeRegions", answer)])
+    return calls
+
+
+def test_by_default_every_region_enabled_for_the_account_is_inventoried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _answer_regions(monkeypatch)
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    prod = snapshot.account(world.org.prod)
+    assert prod is not None and prod.audited
+    assert prod.regions == ("eu-west-1", "me-south-1", "us-east-1")  # not ap-east-1: not opted in
+    assert snapshot.manifest.regions == ("eu-west-1", "me-south-1", "us-east-1")
+    assert snapshot.manifest.regions_requested == ()
+    assert not [gap for gap in snapshot.coverage if gap.service == "ec2"]
+    assert {r.region for r in prod.resources if r.type == "ec2:instance"} == {REGION}
+    # asked with AllRegions, so a disabled region is known as such rather than unknown
+    assert calls and all(call["body"].get("AllRegions") == "true" for call in calls)
+    # the resource regions searched are the enabled ones only
+    ec2_calls = snapshot.manifest.api_calls[world.org.prod]
+    assert ec2_calls["ec2:DescribeRegions"] == 1
+    assert ec2_calls["ec2:DescribeInstances"] == 3
+
+
+def test_a_requested_region_the_account_has_not_enabled_is_one_gap_not_errors(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_regions(monkeypatch)
+    options = CollectOptions(accounts=(world.org.prod,), regions=(REGION, "ap-east-1", "xx-nowhere-1"))
+    snapshot = collect(boto3.Session(), options)
+    prod = snapshot.account(world.org.prod)
+    assert prod is not None and prod.regions == (REGION,)
+    assert snapshot.manifest.regions_requested == (REGION, "ap-east-1", "xx-nowhere-1")
+    gaps = {(g.account_id, g.service, g.region, g.operation, g.error_code) for g in snapshot.coverage}
+    assert gaps == {
+        (world.org.prod, "ec2", "ap-east-1", "DescribeRegions", "RegionNotEnabled"),
+        (world.org.prod, "ec2", "xx-nowhere-1", "DescribeRegions", "UnknownRegion"),
+    }
+
+
+def test_regions_that_cannot_be_listed_fall_back_to_the_home_region_with_a_gap(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def deny(**_: Any) -> None:
+        raise denied("DescribeRegions")
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS, ("before-call.ec2.DescribeRegions", deny)])
+    snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
+    prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
+    assert prod is not None and baseline is not None
+    assert prod.regions == (REGION,) and prod.resources == baseline.resources
+    gaps = {(g.account_id, g.operation, g.error_code, g.message) for g in snapshot.coverage}
+    assert gaps == {
+        (world.org.prod, "DescribeRegions", "AccessDenied",
+         f"cannot list the account's enabled regions; inventorying {REGION} only: not allowed: DescribeRegions"),
+        (MANAGEMENT, "DescribeRegions", "AccessDenied",
+         "cannot list the enabled regions; looking for IAM Identity Center in the home region only: "
+         "not allowed: DescribeRegions"),
+    }

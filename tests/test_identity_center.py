@@ -166,7 +166,7 @@ def test_collector_exact_contents_and_calls(seeded: Seeded, concurrency: int) ->
 
 
 def test_full_collection_puts_identity_center_on_the_organization(seeded: Seeded, tmp_path: Path) -> None:
-    snapshot = collect(boto3.Session(), CollectOptions())
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,)))
     assert snapshot.organization is not None
     center = snapshot.organization.identity_center
     assert center is not None
@@ -260,7 +260,7 @@ def test_no_instance_means_no_identity_center_and_no_gap(seeded: Seeded) -> None
 
 def test_single_account_mode_does_not_look_for_identity_center() -> None:
     with mock_aws():
-        snapshot = collect(boto3.Session(), CollectOptions())
+        snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,)))
     assert snapshot.organization is None
     assert not any(op.startswith(("sso-admin:", "identitystore:"))
                    for ops in snapshot.manifest.api_calls.values() for op in ops)

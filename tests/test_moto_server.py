@@ -57,7 +57,7 @@ def test_audit_through_moto_server(server: tuple[str, DemoOrganization], tmp_pat
     endpoint, demo = server
     broken = demo.accounts["broken"]
     result = _audit(endpoint, tmp_path, "--external-id", demo.external_id, "--exclude-accounts", broken,
-                    "--format", "json,html")
+                    "--format", "json,html", "--regions", "us-east-1")
     # moto's server does not implement sso-admin:GetPermissionsBoundaryForPermissionSet: that one call is a
     # coverage gap (exit 3, "partial"), and everything else is complete.
     assert result.returncode == 3, result.stderr
@@ -75,7 +75,7 @@ def test_audit_through_moto_server(server: tuple[str, DemoOrganization], tmp_pat
 def test_fail_on_gates_ci(server: tuple[str, DemoOrganization], tmp_path: Path) -> None:
     endpoint, demo = server
     result = _audit(endpoint, tmp_path, "--accounts", demo.accounts["prod-app"], "--format", "json",
-                    "--fail-on", "critical")
+                    "--fail-on", "critical", "--regions", "us-east-1")
     assert result.returncode == 1, result.stderr
     document = json.loads((tmp_path / "findings.json").read_text())
     assert {a["id"] for a in document["accounts"]} == {demo.accounts["prod-app"]}
@@ -106,3 +106,8 @@ def test_single_account_without_organization(server: tuple[str, DemoOrganization
     found = {(f["rule_id"], f["resource_arn"]) for f in document["findings"]}
     assert (("ORG-001", f"arn:aws:iam::{standalone}:root")) in found
     assert ("ADMIN-001", f"arn:aws:iam::{standalone}:user/ops") in found
+    # no --regions: every region the account has enabled was inventoried, and none failed (exit 0)
+    manifest = json.loads((tmp_path / "snapshot" / "manifest.json").read_text())
+    assert manifest["regions_requested"] == []
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(manifest["regions"])
+    assert manifest["api_calls"][standalone]["ec2:DescribeInstances"] == len(manifest["regions"])

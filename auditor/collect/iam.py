@@ -88,6 +88,7 @@ def collect_iam(
         credential_report=None if credential_report else report.rows(),
         account_summary=_account_summary(iam, gaps),
         password_policy=_password_policy(iam, gaps),
+        credential_report_generated_at=None if credential_report else report.generated_at,
     )
 
 
@@ -226,6 +227,7 @@ class CredentialReport:
         self._iam = iam
         self._gaps = gaps
         self._error: Exception | None = None
+        self.generated_at: str | None = None
         try:
             iam.generate_credential_report()
         except AWS_ERRORS as exc:
@@ -251,7 +253,9 @@ class CredentialReport:
         """The report's content, polling (bounded) while IAM still builds it; None if it never finished."""
         for pause in REPORT_POLL_SECONDS:
             try:
-                content: object = self._iam.get_credential_report()["Content"]
+                answer = self._iam.get_credential_report()
+                self.generated_at = _iso(answer["GeneratedTime"]) if answer.get("GeneratedTime") else None
+                content: object = answer["Content"]
                 return content
             except ClientError as exc:
                 code = error_code(exc)

@@ -1,25 +1,34 @@
-"""Collects the AWS Organization: root, OU tree, accounts with their parents, tags, SCPs and
-RCPs with their targets, and delegated administrators.
+"""Collects the AWS Organization: root, OU tree, accounts with their parents, tags, SCPs, RCPs and tag
+policies with their targets, delegated administrators and the organisation's CloudTrail trails.
 """
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from auditor.collect.cloudtrail import collect_organization_trails
 from auditor.collect.iam import policy_document
 from auditor.collect.session import AWS_ERRORS, Client, ClientFactory, Gaps, error_code
 from auditor.model import OrgAccount, Organization, OrganizationalUnit, OrgPolicy
 
 SERVICE = "organizations"
-POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+IAM_POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")  # written in the IAM policy grammar
+TAG_POLICY = "TAG_POLICY"
+POLICY_TYPES = (*IAM_POLICY_TYPES, TAG_POLICY)
 NOT_IN_ORGANIZATION = "AWSOrganizationsNotInUseException"
+POLICY_TYPE_NOT_ENABLED = "PolicyTypeNotEnabledException"
 
 
-def collect_organization(factory: ClientFactory, region: str, gaps: Gaps) -> Organization | None:
+def collect_organization(
+    factory: ClientFactory, region: str, gaps: Gaps, concurrency: int = 8
+) -> Organization | None:
     """The caller's organisation, or None for single-account mode (not in an organisation, or no
-    permission to read it: the latter is recorded as a coverage gap)."""
+    permission to read it: the latter is recorded as a coverage gap). Tags are read with
+    ``concurrency`` threads sharing one client."""
     org = factory.client(SERVICE, region)
     try:
         description = org.describe_organization()["Organization"]
@@ -39,11 +48,29 @@ def collect_organization(factory: ClientFactory, region: str, gaps: Gaps) -> Org
         gaps.add(SERVICE, "ListRoots", "NoRoot",
                  "the organisation has no root; auditing the caller's account only")
         return None
-    root = roots[0]
+    root_id = str(roots[0]["Id"])
 
+    ous, accounts = _walk(org, root_id, gaps)
+    tags = _all_tags(org, [*(a.id for a in accounts), *(ou.id for ou in ous), root_id], gaps, concurrency)
+    return Organization(
+        id=description["Id"],
+        arn=description["Arn"],
+        management_account_id=description.get("MasterAccountId", ""),
+        root_id=root_id,
+        root_tags=tags[root_id],
+        organizational_units=tuple(ou.model_copy(update={"tags": tags[ou.id]}) for ou in ous),
+        accounts=tuple(a.model_copy(update={"tags": tags[a.id]}) for a in accounts),
+        policies=tuple(_policies(org, gaps)),
+        delegated_administrators=tuple(_delegated_administrators(org, gaps)),
+        trails=collect_organization_trails(factory, region, gaps),
+    )
+
+
+def _walk(org: Client, root_id: str, gaps: Gaps) -> tuple[list[OrganizationalUnit], list[OrgAccount]]:
+    """The OU tree breadth-first from the root, without tags (read afterwards, in parallel)."""
     ous: list[OrganizationalUnit] = []
     accounts: list[OrgAccount] = []
-    parents = [root["Id"]]
+    parents = [root_id]
     while parents:
         parent_id = parents.pop(0)
         try:
@@ -55,32 +82,18 @@ def collect_organization(factory: ClientFactory, region: str, gaps: Gaps) -> Org
                     email=account.get("Email", ""),
                     status=account.get("State") or account.get("Status") or "ACTIVE",
                     parent_id=parent_id,
-                    tags=_tags(org, account["Id"], gaps),
                 ))
         except AWS_ERRORS as exc:
             gaps.record(SERVICE, "ListAccountsForParent", exc, context=f"parent {parent_id}")
         try:
             for ou in _pages(org, "list_organizational_units_for_parent", "OrganizationalUnits",
                              ParentId=parent_id):
-                ous.append(OrganizationalUnit(
-                    id=ou["Id"], arn=ou["Arn"], name=ou.get("Name", ""), parent_id=parent_id,
-                    tags=_tags(org, ou["Id"], gaps),
-                ))
+                ous.append(OrganizationalUnit(id=ou["Id"], arn=ou["Arn"], name=ou.get("Name", ""),
+                                              parent_id=parent_id))
                 parents.append(ou["Id"])
         except AWS_ERRORS as exc:
             gaps.record(SERVICE, "ListOrganizationalUnitsForParent", exc, context=f"parent {parent_id}")
-
-    return Organization(
-        id=description["Id"],
-        arn=description["Arn"],
-        management_account_id=description.get("MasterAccountId", ""),
-        root_id=root["Id"],
-        root_tags=_tags(org, root["Id"], gaps),
-        organizational_units=tuple(ous),
-        accounts=tuple(accounts),
-        policies=tuple(_policies(org, gaps)),
-        delegated_administrators=tuple(_delegated_administrators(org, gaps)),
-    )
+    return ous, accounts
 
 
 def _pages(client: Client, operation: str, key: str, **params: object) -> list[dict[str, Any]]:
@@ -90,12 +103,28 @@ def _pages(client: Client, operation: str, key: str, **params: object) -> list[d
     return items
 
 
-def _tags(org: Client, resource_id: str, gaps: Gaps) -> dict[str, str]:
+def _all_tags(org: Client, resource_ids: list[str], gaps: Gaps, concurrency: int) -> dict[str, dict[str, str]]:
+    """Tags of every account, OU and the root, read in parallel; a failed read is a gap and no tags."""
+    # Load the paginator model here: the worker threads then only read the client's caches.
+    org.get_paginator("list_tags_for_resource")
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="org-tags") as pool:
+        answers = list(pool.map(lambda resource_id: _read_tags(org, resource_id), resource_ids))
+    tags: dict[str, dict[str, str]] = {}
+    # Gaps are recorded here, in walk order, so coverage does not depend on thread scheduling.
+    for resource_id, answer in zip(resource_ids, answers, strict=True):
+        if isinstance(answer, Exception):
+            gaps.record(SERVICE, "ListTagsForResource", answer, context=resource_id)
+            tags[resource_id] = {}
+        else:
+            tags[resource_id] = answer
+    return tags
+
+
+def _read_tags(org: Client, resource_id: str) -> dict[str, str] | Exception:
     try:
         tags = _pages(org, "list_tags_for_resource", "Tags", ResourceId=resource_id)
     except AWS_ERRORS as exc:
-        gaps.record(SERVICE, "ListTagsForResource", exc, context=resource_id)
-        return {}
+        return exc
     return {str(tag["Key"]): str(tag.get("Value", "")) for tag in tags}
 
 
@@ -104,17 +133,28 @@ def _policies(org: Client, gaps: Gaps) -> list[OrgPolicy]:
     for policy_type in POLICY_TYPES:
         try:
             summaries = _pages(org, "list_policies", "Policies", Filter=policy_type)
+        except ClientError as exc:
+            if error_code(exc) != POLICY_TYPE_NOT_ENABLED:
+                gaps.record(SERVICE, "ListPolicies", exc, context=policy_type)
+            continue
         except AWS_ERRORS as exc:
             gaps.record(SERVICE, "ListPolicies", exc, context=policy_type)
             continue
         for summary in summaries:
             policy_id = str(summary["Id"])
+            raw: str | None
             try:
-                content = org.describe_policy(PolicyId=policy_id)["Policy"].get("Content", "{}")
+                raw = org.describe_policy(PolicyId=policy_id)["Policy"].get("Content", "{}")
             except AWS_ERRORS as exc:
                 gaps.record(SERVICE, "DescribePolicy", exc, context=policy_id)
-                content = "{}"
-            document = policy_document(content, gaps, SERVICE, "DescribePolicy", policy_id)
+                raw = None
+            kind = str(summary.get("Type", policy_type))
+            document: dict[str, Any] = {}
+            content: dict[str, Any] | None = None
+            if kind in IAM_POLICY_TYPES:
+                document = policy_document("{}" if raw is None else raw, gaps, SERVICE, "DescribePolicy", policy_id)
+            elif raw is not None:
+                content = _json_content(raw, gaps, policy_id)
             try:
                 targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=policy_id)
             except AWS_ERRORS as exc:
@@ -124,12 +164,26 @@ def _policies(org: Client, gaps: Gaps) -> list[OrgPolicy]:
                 id=policy_id,
                 arn=str(summary["Arn"]),
                 name=str(summary.get("Name", "")),
-                type=str(summary.get("Type", policy_type)),
+                type=kind,
                 aws_managed=bool(summary.get("AwsManaged", False)),
                 document=document,
+                content=content,
                 target_ids=tuple(str(target["TargetId"]) for target in targets),
             ))
     return policies
+
+
+def _json_content(raw: object, gaps: Gaps, policy_id: str) -> dict[str, Any] | None:
+    """A non-IAM policy's content (tag policy) as a JSON object; anything else is a gap and None."""
+    try:
+        decoded = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        return decoded
+    gaps.add(SERVICE, "DescribePolicy", "MalformedPolicyDocument",
+             f"{policy_id}: policy content is not a JSON object; not evaluated")
+    return None
 
 
 def _delegated_administrators(org: Client, gaps: Gaps) -> list[str]:

@@ -32,6 +32,9 @@ _OPERATIONS: dict[str, str | None] = {
     "organizations:DescribePolicy": "organizations:DescribePolicy",
     "organizations:ListTargetsForPolicy": "organizations:ListTargetsForPolicy",
     "organizations:ListDelegatedAdministrators": "organizations:ListDelegatedAdministrators",
+    # CloudTrail (the organisation trail, read from the caller's account)
+    "cloudtrail:DescribeTrails": "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus": "cloudtrail:GetTrailStatus",
     # IAM
     "iam:GetAccountAuthorizationDetails": "iam:GetAccountAuthorizationDetails",
     "iam:GenerateCredentialReport": "iam:GenerateCredentialReport",
@@ -39,6 +42,7 @@ _OPERATIONS: dict[str, str | None] = {
     "iam:GetAccountSummary": "iam:GetAccountSummary",
     "iam:GetAccountPasswordPolicy": "iam:GetAccountPasswordPolicy",
     # Resources
+    "ec2:DescribeRegions": "ec2:DescribeRegions",
     "ec2:DescribeInstances": "ec2:DescribeInstances",
     "ec2:DescribeVolumes": "ec2:DescribeVolumes",
     "s3:ListBuckets": "s3:ListAllMyBuckets",

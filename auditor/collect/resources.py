@@ -40,9 +40,11 @@ Tagged = dict[str, Resource] | None
 
 
 def collect_resources(
-    factory: ClientFactory, regions: tuple[str, ...], partition: str, gaps: Gaps
+    factory: ClientFactory, regions: tuple[str, ...], partition: str, gaps: Gaps, home_region: str = ""
 ) -> tuple[Resource, ...]:
-    """Every resource found in the account, sorted by ARN; the S3 listing is done once (it is global)."""
+    """Every resource found in the account's ``regions``, sorted by ARN; the S3 listing is done once from
+    ``home_region`` (default: the first region), since it is global."""
+    home_region = home_region or regions[0]
     # Clients are created here, in the account's thread (Sessions are not thread-safe); the
     # clients themselves are then shared with the per-region threads.
     clients = {region: {svc: factory.client(svc, region) for svc in REGIONAL_SERVICES} for region in regions}
@@ -55,7 +57,7 @@ def collect_resources(
         }
         futures = [pool.submit(_regional, clients[region], region, tagging[region], context)
                    for region in regions]
-        buckets = list(_s3_buckets(factory, regions[0], tagging, context))
+        buckets = list(_s3_buckets(factory, home_region, tagging, context))
         regional = [future.result() for future in futures]
         tagged = [resource for future in tagging.values() for resource in (future.result() or {}).values()]
 

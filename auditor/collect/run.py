@@ -18,6 +18,8 @@ from auditor.collect.budgets import collect_budgets
 from auditor.collect.iam import collect_iam, start_credential_report
 from auditor.collect.identity_center import collect_identity_center
 from auditor.collect.organizations import collect_organization
+from auditor.collect.ratelimit import RateLimiter
+from auditor.collect.regions import enabled_regions, regions_to_inventory
 from auditor.collect.resources import collect_resources
 from auditor.collect.session import (
     AWS_ERRORS,
@@ -43,7 +45,7 @@ NO_CREDENTIALS = (
 class CollectOptions:
     role_name: str = "SecurityAuditRole"  # read-only role assumed in every member account
     external_id: str | None = None
-    regions: tuple[str, ...] = ()  # empty: the session's region (or us-east-1)
+    regions: tuple[str, ...] = ()  # regions to inventory; empty: every region enabled for each account
     accounts: tuple[str, ...] = ()  # only these account ids (empty = all)
     exclude_accounts: tuple[str, ...] = ()
     concurrency: int = 8
@@ -59,10 +61,11 @@ class _Target:
 
 def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
     """Collect a snapshot of the caller's organisation (or of the caller's account alone)."""
-    regions = options.regions or (session.region_name or DEFAULT_REGION,)
-    home_region = regions[0]
+    # Global services (IAM, Organizations, STS, Budgets...) are called in the home region.
+    home_region = session.region_name or (options.regions[0] if options.regions else DEFAULT_REGION)
     counter = ApiCallCounter()
-    caller = ClientFactory(session, "", counter)
+    limiter = RateLimiter()  # one set of token buckets per run, shared by every account's clients
+    caller = ClientFactory(session, "", counter, limiter)
     sts = caller.client("sts", home_region)
     caller_arn, caller_account = _caller_identity(sts)
     counter.rename("", caller_account)
@@ -70,26 +73,28 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
     partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 5 else "aws"
 
     org_gaps = Gaps(caller_account)
-    organization = collect_organization(caller, home_region, org_gaps)
+    organization = collect_organization(caller, home_region, org_gaps, concurrency=options.concurrency)
     targets = _targets(organization, caller_account, options)
     audited = [t for t in targets if t.status == "ACTIVE"]
     for target in targets:
         if target.status != "ACTIVE":
             org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
                          f"account {target.account_id} is {target.status}: not audited")
-    if organization is not None:
-        identity_center = collect_identity_center(
-            caller, regions, [t.account_id for t in audited], org_gaps, options.concurrency)
-        organization = organization.model_copy(update={"identity_center": identity_center})
 
     sessions = SessionMaker()
     results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}
-    with _progress(options.progress, len(audited)) as advance, \
-            ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+    # Identity Center is read beside the accounts rather than before them: it needs only the account list.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-center") as beside, \
+            _progress(options.progress, len(audited)) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account") as pool:
+        identity_center = None if organization is None else beside.submit(
+            lambda: collect_identity_center(
+                caller, _identity_center_regions(caller, home_region, org_gaps), [t.account_id for t in audited],
+                org_gaps, options.concurrency))
         futures = {
             pool.submit(
                 _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
-                options, regions, partition, counter,
+                options, home_region, partition, counter, limiter,
             ): t
             for t in audited
         }
@@ -97,6 +102,8 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
             snapshot, gaps = future.result()
             results[futures[future].account_id] = (snapshot, gaps)
             advance(snapshot, len(gaps))
+        if organization is not None and identity_center is not None:
+            organization = organization.model_copy(update={"identity_center": identity_center.result()})
 
     accounts: list[AccountSnapshot] = []
     coverage: list[CoverageGap] = list(org_gaps.items)
@@ -115,12 +122,27 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
         caller_arn=caller_arn,
         caller_account_id=caller_account,
         role_name=options.role_name,
-        regions=regions,
+        regions=tuple(sorted({region for account in accounts for region in account.regions})),
+        regions_requested=options.regions,
         account_ids=tuple(a.account_id for a in accounts),
         api_calls=counter.snapshot(),
+        rate_cap_waits={operation: {"waits": float(stats.waits), "seconds": round(stats.seconds, 3)}
+                        for operation, stats in sorted(limiter.stats().items())},
     )
     return Snapshot(manifest=manifest, organization=organization, accounts=tuple(accounts),
                     coverage=tuple(coverage))
+
+
+def _identity_center_regions(caller: ClientFactory, home_region: str, gaps: Gaps) -> tuple[str, ...]:
+    """Where to look for the IAM Identity Center instance: the home region first, then every other
+    region enabled for the caller's account (the instance lives in one region, whatever --regions says)."""
+    try:
+        enabled = enabled_regions(caller, home_region)
+    except AWS_ERRORS as exc:
+        gaps.record("ec2", "DescribeRegions", exc, region=home_region,
+                    context="cannot list the enabled regions; looking for IAM Identity Center in the home region only")
+        return (home_region,)
+    return (home_region, *(region for region in enabled if region != home_region))
 
 
 def _caller_identity(sts: Client) -> tuple[str, str]:
@@ -167,9 +189,10 @@ def _collect_account(
     sts: Client,
     target: _Target,
     options: CollectOptions,
-    regions: tuple[str, ...],
+    home_region: str,
     partition: str,
     counter: ApiCallCounter,
+    limiter: RateLimiter,
 ) -> tuple[AccountSnapshot, list[CoverageGap]]:
     """One account's snapshot and gaps; runs in a worker thread with its own ``boto3.Session``."""
     gaps = Gaps(target.account_id)
@@ -177,23 +200,25 @@ def _collect_account(
     if session is None:
         try:
             session = sessions.assume_role(sts, target.account_id, options.role_name, options.external_id,
-                                           regions[0], partition)
+                                           home_region, partition)
         except AWS_ERRORS as exc:
             gaps.record("sts", "AssumeRole", exc, context=(
                 f"cannot assume {options.role_name} in {target.account_id}; account not audited"))
             return AccountSnapshot(account_id=target.account_id, name=target.name, audited=False), gaps.items
-    factory = ClientFactory(session, target.account_id, counter)
+    factory = ClientFactory(session, target.account_id, counter, limiter)
     # Asked for first and read last: IAM builds the report while the account's other reads go on.
-    credential_report = start_credential_report(factory, regions[0], gaps)
-    iam = collect_iam(factory, regions[0], gaps, credential_report)
-    resources = collect_resources(factory, regions, partition, gaps)
-    budgets = collect_budgets(factory, target.account_id, regions[0], gaps)
+    credential_report = start_credential_report(factory, home_region, gaps)
+    regions = regions_to_inventory(factory, home_region, options.regions, gaps)
+    iam = collect_iam(factory, home_region, gaps, credential_report)
+    resources = collect_resources(factory, regions, partition, gaps, home_region)
+    budgets = collect_budgets(factory, target.account_id, home_region, gaps)
     snapshot = AccountSnapshot(
         account_id=target.account_id,
         name=target.name,
         audited=True,
         regions=regions,
-        iam=iam.model_copy(update={"credential_report": credential_report.rows()}),
+        iam=iam.model_copy(update={"credential_report": credential_report.rows(),
+                                   "credential_report_generated_at": credential_report.generated_at}),
         resources=resources,
         budgets=budgets,
     )
