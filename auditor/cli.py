@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -380,6 +381,18 @@ def role_template(trusted_account_id: str, role_name: str) -> None:
     click.echo(render_role_template(trusted_account_id, role_name), nl=False)
 
 
+COLLECTOR_THREADS = ("account", "identity-center", "org-tags")  # thread_name_prefix of the collector pools
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for collector threads still reading AWS (they would finish their accounts first)."""
+    if any(thread.name.startswith(COLLECTOR_THREADS) for thread in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # every finally block of the main thread has run: nothing is left half-written
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:
@@ -387,15 +400,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("interrupted: no snapshot or report was left half-written", err=True)
+        _exit_now(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        click.echo("interrupted: no snapshot or report was left half-written", err=True)
-        sys.exit(130)
     except Exception as exc:  # a bug, not a user mistake: one line by default, traceback on request
         if os.environ.get("AUDITOR_DEBUG"):
             raise

@@ -183,7 +183,9 @@ def no_logging_organization_trail(ctx: RuleContext) -> Iterator[Issue]:
     org = ctx.snapshot.organization
     if org is None or org.trails is None:
         return  # trails not collected: the coverage gap already says so
-    if any(t.is_organization_trail and t.is_multi_region and t.is_logging is True for t in org.trails):
+    candidates = [t for t in org.trails if t.is_organization_trail and t.is_multi_region]
+    # A trail whose status could not be read may well be logging: its coverage gap speaks, the rule does not guess.
+    if any(t.is_logging is not False for t in candidates):
         return
     yield Issue(
         account_id=org.management_account_id,

@@ -93,3 +93,18 @@ def test_no_credentials_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "credentials" in result.stderr.lower()
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_ctrl_c_during_collection_is_one_line_exit_130_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.collect
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auditor.collect, "collect", interrupted)
+    code, out, err = run(["collect", "--out", str(tmp_path / "snap"), "--regions", "us-east-1"], capsys)
+    assert (code, out) == (130, "")
+    assert err.strip().splitlines()[-1] == "interrupted: no snapshot or report was left half-written"
+    assert not (tmp_path / "snap").exists()

@@ -3,7 +3,9 @@ mode, accounts whose role cannot be assumed, denied services, and missing creden
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,12 +13,13 @@ from typing import Any
 import boto3
 import botocore.handlers
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from auditor.collect import CollectOptions, collect
 from auditor.collect import iam as iam_collector
+from auditor.collect import run as collector_run
 from auditor.collect.iam import CredentialReport, parse_credential_report, policy_document
 from auditor.collect.resources import resource_type_and_name
 from auditor.collect.session import Gaps
@@ -535,7 +538,7 @@ class FakeIam:
             raise ClientError({"Error": {"Code": self.generate_error, "Message": "no"}}, "GenerateCredentialReport")
         return {"State": "STARTED"}
 
-    def get_credential_report(self) -> dict[str, bytes]:
+    def get_credential_report(self) -> dict[str, object]:
         self.calls.append("get")
         answer = self.answers.pop(0) if self.answers else "ReportInProgress"
         if answer != "ok":
@@ -702,7 +705,7 @@ def _answer_regions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def answer(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         calls.append(params)
-        return AWSResponse("https://ec2.us-east-1.amazonaws.com/", 200, {}, None), REGION_ANSWER
+        return AWSResponse("https://ec2.us-east-1.amazonaws.com/", 200, HTTPHeaders(), None), REGION_ANSWER
 
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
                         [*botocore.handlers.BUILTIN_HANDLERS, ("before-call.ec2.DescribeRegions", answer)])
@@ -765,3 +768,29 @@ def test_regions_that_cannot_be_listed_fall_back_to_the_home_region_with_a_gap(
          "cannot list the enabled regions; looking for IAM Identity Center in the home region only: "
          "not allowed: DescribeRegions"),
     }
+
+
+def test_ctrl_c_stops_the_accounts_not_started_yet(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    collect_account = collector_run._collect_account
+
+    def counting(*args: Any) -> Any:
+        started.append(args[3].account_id)
+        return collect_account(*args)
+
+    @contextlib.contextmanager
+    def ctrl_c_after_the_first_account(enabled: bool, total: int) -> Iterator[Callable[..., None]]:
+        def advance(*_: Any) -> None:
+            raise KeyboardInterrupt
+
+        yield advance
+
+    monkeypatch.setattr(collector_run, "_collect_account", counting)
+    monkeypatch.setattr(collector_run, "_progress", ctrl_c_after_the_first_account)
+    with pytest.raises(KeyboardInterrupt):
+        collect(boto3.Session(), CollectOptions(regions=(REGION,), concurrency=1))
+    for thread in threading.enumerate():  # the account already under way finishes in the background
+        if thread.name.startswith("account"):
+            thread.join()
+    # three accounts to audit, one worker: the first finished, at most one more had started
+    assert 1 <= len(started) < 3

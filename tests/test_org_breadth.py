@@ -314,7 +314,8 @@ def _findings(snapshot: Snapshot, rule_id: str) -> list[tuple[str, str, Any]]:
         ((), True),  # collected, none exists
         ((_org_trail(logging=False),), True),  # exists, not logging
         ((_org_trail(multi_region=False),), True),  # logging in one region only
-        ((_org_trail(logging=None),), True),  # status unknown (its read is a coverage gap)
+        ((_org_trail(logging=None),), False),  # status unknown: its coverage gap speaks, the rule does not guess
+        ((_org_trail(logging=None, multi_region=False),), True),  # unknown status, but single-region anyway
         ((_org_trail(organization=False),), True),  # not an organisation trail
         ((_org_trail(),), False),  # benign twin: multi-region organisation trail, logging
         ((_org_trail(logging=False), _org_trail()), False),  # one good trail is enough

@@ -84,26 +84,34 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
     sessions = SessionMaker()
     results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}
     # Identity Center is read beside the accounts rather than before them: it needs only the account list.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-center") as beside, \
-            _progress(options.progress, len(audited)) as advance, \
-            ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account") as pool:
-        identity_center = None if organization is None else beside.submit(
-            lambda: collect_identity_center(
-                caller, _identity_center_regions(caller, home_region, org_gaps), [t.account_id for t in audited],
-                org_gaps, options.concurrency))
-        futures = {
-            pool.submit(
-                _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
-                options, home_region, partition, counter, limiter,
-            ): t
-            for t in audited
-        }
-        for future in as_completed(futures):
-            snapshot, gaps = future.result()
-            results[futures[future].account_id] = (snapshot, gaps)
-            advance(snapshot, len(gaps))
-        if organization is not None and identity_center is not None:
-            organization = organization.model_copy(update={"identity_center": identity_center.result()})
+    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-center")
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account")
+    try:
+        with _progress(options.progress, len(audited)) as advance:
+            identity_center = None if organization is None else beside.submit(
+                lambda: collect_identity_center(
+                    caller, _identity_center_regions(caller, home_region, org_gaps),
+                    [t.account_id for t in audited], org_gaps, options.concurrency))
+            futures = {
+                pool.submit(
+                    _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
+                    options, home_region, partition, counter, limiter,
+                ): t
+                for t in audited
+            }
+            for future in as_completed(futures):
+                snapshot, gaps = future.result()
+                results[futures[future].account_id] = (snapshot, gaps)
+                advance(snapshot, len(gaps))
+            if organization is not None and identity_center is not None:
+                organization = organization.model_copy(update={"identity_center": identity_center.result()})
+    except BaseException:
+        # Ctrl-C (or a bug): drop the accounts not started yet rather than collect them all before stopping.
+        for executor in (pool, beside):
+            executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    for executor in (pool, beside):
+        executor.shutdown()
 
     accounts: list[AccountSnapshot] = []
     coverage: list[CoverageGap] = list(org_gaps.items)
