@@ -7,6 +7,7 @@ collection was partial (some account or service could not be read) and no ``--fa
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import threading
@@ -135,6 +136,14 @@ def collection_options(function: F) -> F:
             show_default=True,
             help="Accounts collected in parallel.",
         ),
+        click.option(
+            "--processes",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Worker processes sharing the accounts: collection is CPU-bound in Python, so use up to one "
+            "per CPU core for large organisations.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -228,6 +237,8 @@ def _collect(kwargs: dict[str, Any]) -> Any:
         accounts=_split(kwargs["accounts"]),
         exclude_accounts=_split(kwargs["exclude_accounts"]),
         concurrency=kwargs["concurrency"],
+        processes=kwargs["processes"],
+        profile=kwargs["profile"],
         # A bar only for a person at a terminal: not with --quiet, nor when output goes to a file or a CI log.
         progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),
     )
@@ -386,7 +397,9 @@ COLLECTOR_THREADS = ("account", "identity-center", "org-tags")  # thread_name_pr
 
 def _exit_now(code: int) -> None:
     """Exit without waiting for collector threads still reading AWS (they would finish their accounts first)."""
-    if any(thread.name.startswith(COLLECTOR_THREADS) for thread in threading.enumerate()):
+    if multiprocessing.active_children() or any(
+        thread.name.startswith(COLLECTOR_THREADS) for thread in threading.enumerate()
+    ):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)  # every finally block of the main thread has run: nothing is left half-written

@@ -300,6 +300,8 @@ class Manifest(Frozen):
     role_name: str = ""
     regions: tuple[str, ...] = ()  # every region inventoried in at least one account
     regions_requested: tuple[str, ...] = ()  # --regions; empty: every region enabled for each account
+    concurrency: int = 0  # accounts collected at the same time (0: not recorded)
+    processes: int = 1  # worker processes the accounts were spread over
     account_ids: tuple[str, ...] = ()
     api_calls: dict[str, dict[str, int]] = Field(default_factory=dict)  # account -> "service:Operation" -> n
     # "service:Operation" -> {"waits": n, "seconds": s}: time spent holding under AWS's documented rates

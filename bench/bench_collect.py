@@ -315,8 +315,9 @@ def seed(args: argparse.Namespace) -> tuple[list[SeededAccount], int]:
 # ---------------------------------------------------------------------------------------- collect
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU plus that of its finished children (the collector's worker processes, if any)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _maxrss_mb() -> float:
@@ -351,7 +352,7 @@ class _StepTimer:
 
 
 def run_collect(
-    regions: tuple[str, ...], concurrency: int, trace: bool, checkpoint: Callable[[], None]
+    regions: tuple[str, ...], concurrency: int, trace: bool, checkpoint: Callable[[], None], processes: int = 1
 ) -> dict[str, Any]:
     """One timed ``collect()``; ``checkpoint`` runs right before it (the server count is reset there)."""
     import boto3
@@ -367,7 +368,7 @@ def run_collect(
     steps.wrap(run, "collect_iam", "collect_iam (incl. its client)")
     steps.wrap(run, "collect_resources", "collect_resources (incl. its clients)")
     steps.wrap(run, "collect_budgets", "collect_budgets (incl. its client)")
-    options = CollectOptions(role_name=AUDIT_ROLE, regions=regions, concurrency=concurrency)
+    options = CollectOptions(role_name=AUDIT_ROLE, regions=regions, concurrency=concurrency, processes=processes)
     boto_session = boto3.Session(region_name=regions[0])
     rss_before = _maxrss_mb()
     checkpoint()
@@ -395,17 +396,20 @@ def run_collect(
         "budgets": sum(len(a.budgets or ()) for a in audited),
         "gaps": Counter(f"{g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage),
         "rate_cap_waits": snapshot.manifest.rate_cap_waits,
+        "processes": snapshot.manifest.processes,
     }
 
 
-def _child(conn: Any, endpoint: str, regions: tuple[str, ...], concurrency: int, trace: bool) -> None:
+def _child(
+    conn: Any, endpoint: str, regions: tuple[str, ...], concurrency: int, trace: bool, processes: int
+) -> None:
     _env(endpoint)  # the fork server started before the endpoint was known
 
     def checkpoint() -> None:
         conn.send("ready")
         conn.recv()  # the parent has reset its request count
 
-    conn.send(run_collect(regions, concurrency, trace, checkpoint))
+    conn.send(run_collect(regions, concurrency, trace, checkpoint, processes))
     conn.close()
 
 
@@ -422,12 +426,13 @@ class Run:
 def collect_once(args: argparse.Namespace, concurrency: int, requests: RequestCounter, trace: bool) -> Run:
     load = os.getloadavg()[0]
     if args.in_process:
-        result = run_collect(args.regions, concurrency, trace, requests.take)
+        result = run_collect(args.regions, concurrency, trace, requests.take, args.processes)
         return Run(concurrency, trace, result, requests.take(), None, (load, os.getloadavg()[0]))
     context = _context()
     parent, child = context.Pipe()
     endpoint = os.environ["AWS_ENDPOINT_URL"]
-    process = context.Process(target=_child, args=(child, endpoint, args.regions, concurrency, trace))
+    process = context.Process(target=_child,
+                              args=(child, endpoint, args.regions, concurrency, trace, args.processes))
     process.start()
     if parent.recv() != "ready":
         raise RuntimeError("benchmark child process did not start")
@@ -520,7 +525,10 @@ def print_run(run: Run) -> None:
     per_member = sorted(sum(ops.values()) for account, ops in api_calls.items() if account != MANAGEMENT)
     errors = sum(n for status, n in run.http.items() if status.startswith("5") or status == "429")
     title = "tracemalloc run (figures slowed by tracing)" if run.traced else "collect"
-    print(f"\n== {title}, concurrency {run.concurrency} ==")
+    print(f"\n== {title}, concurrency {run.concurrency}, {result.get('processes', 1)} process(es) ==")
+    if result.get("processes", 1) > 1:
+        print("  (worker processes: collector CPU includes them; RSS and per-step thread-seconds are the main "
+              "process's only)")
     print(f"  wall time                 {wall:8.2f} s   {result['accounts'] / wall:.2f} accounts/s "
           f"({result['audited']} of {result['accounts']} accounts audited)")
     server = "; includes the moto server's (same process)" if run.server_cpu is None else \
@@ -638,6 +646,9 @@ def main() -> None:
     parser.add_argument("--roles", type=int, default=100, help="IAM roles per account (default 100)")
     parser.add_argument("--resources", type=int, default=200, help="resources per account (default 200)")
     parser.add_argument("--concurrency", type=_ints, default=(1, 8), help="comma list (default 1,8)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes of collect() (CPU and step times then include or miss them, see the "
+                             "output)")
     parser.add_argument("--regions", type=_csv, default=("us-east-1", "eu-west-1"), help="comma list")
     parser.add_argument("--policies", type=int, default=10, help="customer-managed policies per account")
     parser.add_argument("--users", type=int, default=5, help="IAM users with an access key per account")

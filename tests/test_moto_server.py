@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -111,3 +112,36 @@ def test_single_account_without_organization(server: tuple[str, DemoOrganization
     assert manifest["regions_requested"] == []
     assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(manifest["regions"])
     assert manifest["api_calls"][standalone]["ec2:DescribeInstances"] == len(manifest["regions"])
+
+
+def test_worker_processes_collect_the_same_snapshot(server: tuple[str, DemoOrganization], tmp_path: Path) -> None:
+    """--processes 2 spreads the accounts over two spawned processes, each rebuilding the caller's session from
+    the environment: the snapshot, the API call counts and the findings equal those of one process."""
+    endpoint, demo = server
+    common = ("--external-id", demo.external_id, "--exclude-accounts", demo.accounts["broken"],
+              "--format", "json", "--regions", "us-east-1", "--concurrency", "4")
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _audit(endpoint, one, *common).returncode == 3
+    result = _audit(endpoint, two, *common, "--processes", "2")
+    assert result.returncode == 3, result.stderr
+
+    def load(out: Path, name: str) -> Any:
+        return json.loads((out / name).read_text())
+
+    def without_role_use(account: dict[str, Any]) -> dict[str, Any]:
+        # moto stamps RoleLastUsed at every AssumeRole, so the second run sees the first one's use
+        for role in (account.get("iam") or {}).get("roles", []):
+            role.pop("last_used", None)
+        return account
+
+    accounts = sorted(path.name for path in (one / "snapshot" / "accounts").iterdir())
+    assert accounts == sorted(path.name for path in (two / "snapshot" / "accounts").iterdir())
+    assert len(accounts) == len(demo.accounts)  # the broken one is excluded, the management account is in
+    for name in accounts:
+        assert without_role_use(load(one / "snapshot" / "accounts", name)) == \
+            without_role_use(load(two / "snapshot" / "accounts", name)), name
+    manifests = load(one / "snapshot", "manifest.json"), load(two / "snapshot", "manifest.json")
+    assert [m["processes"] for m in manifests] == [1, 2]
+    assert manifests[0]["api_calls"] == manifests[1]["api_calls"]
+    assert [f["id"] for f in load(one, "findings.json")["findings"]] == \
+        [f["id"] for f in load(two, "findings.json")["findings"]]

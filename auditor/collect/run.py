@@ -5,8 +5,9 @@ audited account in parallel (IAM, resources, budgets), and assembles the ``Snaps
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from auditor.collect.budgets import collect_budgets
 from auditor.collect.iam import collect_iam, start_credential_report
 from auditor.collect.identity_center import collect_identity_center
 from auditor.collect.organizations import collect_organization
-from auditor.collect.ratelimit import RateLimiter
+from auditor.collect.ratelimit import RateLimiter, WaitStats
 from auditor.collect.regions import enabled_regions, regions_to_inventory
 from auditor.collect.resources import collect_resources
 from auditor.collect.session import (
@@ -48,7 +49,11 @@ class CollectOptions:
     regions: tuple[str, ...] = ()  # regions to inventory; empty: every region enabled for each account
     accounts: tuple[str, ...] = ()  # only these account ids (empty = all)
     exclude_accounts: tuple[str, ...] = ()
-    concurrency: int = 8
+    concurrency: int = 8  # accounts collected at the same time, over all processes
+    # Worker processes sharing the accounts (botocore is CPU-bound under the GIL: one process uses one core).
+    # Above 1, each process rebuilds the caller's session from ``profile`` (or the environment).
+    processes: int = 1
+    profile: str | None = None
     progress: bool = False  # rich progress bar on stderr when True
 
 
@@ -81,28 +86,45 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
             org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
                          f"account {target.account_id} is {target.status}: not audited")
 
-    sessions = SessionMaker()
     results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}
+    waits: dict[str, WaitStats] = {}
+    processes = max(1, min(options.processes, len(audited)))
     # Identity Center is read beside the accounts rather than before them: it needs only the account list.
     beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-center")
-    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account")
+    pool: Executor = (
+        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account") if processes == 1
+        else ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    )
     try:
         with _progress(options.progress, len(audited)) as advance:
             identity_center = None if organization is None else beside.submit(
                 lambda: collect_identity_center(
                     caller, _identity_center_regions(caller, home_region, org_gaps),
                     [t.account_id for t in audited], org_gaps, options.concurrency))
-            futures = {
-                pool.submit(
-                    _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
-                    options, home_region, partition, counter, limiter,
-                ): t
-                for t in audited
-            }
-            for future in as_completed(futures):
-                snapshot, gaps = future.result()
-                results[futures[future].account_id] = (snapshot, gaps)
-                advance(snapshot, len(gaps))
+            if processes == 1:
+                sessions = SessionMaker()
+                futures = {
+                    pool.submit(
+                        _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
+                        options, home_region, partition, counter, limiter,
+                    ): t
+                    for t in audited
+                }
+                for future in as_completed(futures):
+                    snapshot, gaps = future.result()
+                    results[futures[future].account_id] = (snapshot, gaps)
+                    advance(snapshot, len(gaps))
+            else:
+                chunks = _chunks(audited, max(1, options.concurrency // processes))
+                jobs = [pool.submit(_collect_chunk, _Chunk(chunk, options, home_region, partition, caller_account))
+                        for chunk in chunks]
+                for job in as_completed(jobs):
+                    chunk_results, calls, chunk_waits = job.result()
+                    counter.merge(calls)
+                    _add_waits(waits, chunk_waits)
+                    for snapshot, gaps in chunk_results:
+                        results[snapshot.account_id] = (snapshot, gaps)
+                        advance(snapshot, len(gaps))
             if organization is not None and identity_center is not None:
                 organization = organization.model_copy(update={"identity_center": identity_center.result()})
     except BaseException:
@@ -112,6 +134,7 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
         raise
     for executor in (pool, beside):
         executor.shutdown()
+    _add_waits(waits, limiter.stats())
 
     accounts: list[AccountSnapshot] = []
     coverage: list[CoverageGap] = list(org_gaps.items)
@@ -132,10 +155,12 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
         role_name=options.role_name,
         regions=tuple(sorted({region for account in accounts for region in account.regions})),
         regions_requested=options.regions,
+        concurrency=options.concurrency,
+        processes=processes,
         account_ids=tuple(a.account_id for a in accounts),
         api_calls=counter.snapshot(),
         rate_cap_waits={operation: {"waits": float(stats.waits), "seconds": round(stats.seconds, 3)}
-                        for operation, stats in sorted(limiter.stats().items())},
+                        for operation, stats in sorted(waits.items())},
     )
     return Snapshot(manifest=manifest, organization=organization, accounts=tuple(accounts),
                     coverage=tuple(coverage))
@@ -189,6 +214,45 @@ def _targets(
     if not selected:
         raise UserError("no account left to audit after applying the account filters")
     return selected
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Accounts one worker process collects together (threads inside it), with what it needs to start."""
+
+    targets: tuple[_Target, ...]
+    options: CollectOptions
+    home_region: str
+    partition: str
+    caller_account: str
+
+
+_ChunkResult = tuple[list[tuple[AccountSnapshot, list[CoverageGap]]], dict[str, dict[str, int]], dict[str, WaitStats]]
+
+
+def _chunks(targets: list[_Target], size: int) -> list[tuple[_Target, ...]]:
+    return [tuple(targets[start:start + size]) for start in range(0, len(targets), size)]
+
+
+def _collect_chunk(chunk: _Chunk) -> _ChunkResult:
+    """Runs in a worker process: the chunk's accounts in parallel threads, from a session rebuilt the way
+    the caller's was (profile or environment); returns their snapshots, API call counts and rate-cap waits."""
+    session = boto3.Session(profile_name=chunk.options.profile, region_name=chunk.home_region)
+    counter, limiter = ApiCallCounter(), RateLimiter()
+    sts = ClientFactory(session, chunk.caller_account, counter, limiter).client("sts", chunk.home_region)
+    sessions = SessionMaker()
+    with ThreadPoolExecutor(max_workers=len(chunk.targets), thread_name_prefix="account") as pool:
+        results = list(pool.map(
+            lambda t: _collect_account(session if t.account_id == chunk.caller_account else None, sessions, sts, t,
+                                       chunk.options, chunk.home_region, chunk.partition, counter, limiter),
+            chunk.targets))
+    return results, counter.snapshot(), limiter.stats()
+
+
+def _add_waits(total: dict[str, WaitStats], more: dict[str, WaitStats]) -> None:
+    for operation, stats in more.items():
+        known = total.get(operation, WaitStats(0, 0.0))
+        total[operation] = WaitStats(known.waits + stats.waits, known.seconds + stats.seconds)
 
 
 def _collect_account(

@@ -63,6 +63,13 @@ class ApiCallCounter:
             for operation, count in moved.items():
                 self._counts[new][operation] += count
 
+    def merge(self, counts: dict[str, dict[str, int]]) -> None:
+        """Add the counts of another counter's ``snapshot()`` (a worker process's)."""
+        with self._lock:
+            for account, operations in counts.items():
+                for operation, count in operations.items():
+                    self._counts[account][operation] += count
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {account: dict(sorted(ops.items())) for account, ops in sorted(self._counts.items())}
