@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from auditor.cli import main
 from auditor.collect import CollectOptions, collect
 from auditor.collect import iam as iam_collector
 from auditor.collect import run as collector_run
@@ -25,6 +27,7 @@ from auditor.collect.resources import resource_type_and_name
 from auditor.collect.session import Gaps
 from auditor.errors import UserError
 from auditor.model import Budget, CoverageGap, InlinePolicy, Snapshot
+from auditor.snapshot import read_snapshot
 from tests.collect_helpers import (
     BOUNDARY,
     BUCKET_POLICY,
@@ -794,3 +797,60 @@ def test_ctrl_c_stops_the_accounts_not_started_yet(world: World, monkeypatch: py
             thread.join()
     # three accounts to audit, one worker: the first finished, at most one more had started
     assert 1 <= len(started) < 3
+
+
+def _failing(error: Callable[[], Exception], when: Callable[[dict[str, Any], str], bool], dev: str) -> Any:
+    def handler(params: dict[str, Any], **_: Any) -> None:
+        if when(params, dev):
+            raise error()
+    return handler
+
+
+def _always(params: dict[str, Any], dev: str) -> bool:
+    return True
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "when", "expected_gap"),
+    [
+        (None, None, None, None),  # benign twin: nothing fails, the collection is complete
+        ("before-parameter-build.sts.AssumeRole", lambda: denied("AssumeRole"),
+         lambda params, dev: f":{dev}:" in params.get("RoleArn", ""), ("dev", "sts", "AssumeRole")),
+        ("before-parameter-build.budgets.DescribeBudgets", lambda: denied("DescribeBudgets"), _always,
+         ("both", "budgets", "DescribeBudgets")),
+        ("before-parameter-build.ec2.DescribeInstances", lambda: _client_error("Throttling", "Rate exceeded"),
+         _always, ("both", "ec2", "DescribeInstances")),
+        ("before-parameter-build.ec2.DescribeVolumes",
+         lambda: botocore.exceptions.ReadTimeoutError(endpoint_url="https://ec2.us-east-1.amazonaws.com"),
+         _always, ("both", "ec2", "DescribeVolumes")),
+        ("before-parameter-build.ec2.DescribeRegions", lambda: denied("DescribeRegions"), _always,
+         ("both", "ec2", "DescribeRegions")),
+    ],
+    ids=["complete", "role-not-assumable", "service-denied", "throttled", "timeout", "regions-denied"],
+)
+def test_exit_code_says_whether_the_collection_was_partial(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    event: str | None, error: Any, when: Any, expected_gap: tuple[str, str, str] | None,
+) -> None:
+    accounts = {"dev": world.org.dev, "prod": world.org.prod}
+    if event is not None:
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                            [*botocore.handlers.BUILTIN_HANDLERS, (event, _failing(error, when, world.org.dev))])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["collect", "--out", str(tmp_path / "snap"), "--quiet", "--regions", REGION,
+              "--accounts", f"{world.org.dev},{world.org.prod}"])
+    capsys.readouterr()
+    snapshot = read_snapshot(tmp_path / "snap")  # written in full either way
+    assert {a.account_id for a in snapshot.accounts} == set(accounts.values())
+    if expected_gap is None:
+        assert (exit_info.value.code, snapshot.coverage) == (0, ())
+        return
+    assert exit_info.value.code == 3
+    where, service, operation = expected_gap
+    failing = set(accounts.values()) if where == "both" else {accounts[where]}
+    assert {(g.account_id, g.service, g.operation) for g in snapshot.coverage} >= {
+        (account, service, operation) for account in failing}
+    # every account that did not fail is complete; with one failing service the rest of each account is too
+    for account in snapshot.accounts:
+        if account.account_id not in failing or where == "both":
+            assert account.audited and account.iam is not None and account.iam.roles, account.account_id
