@@ -440,3 +440,31 @@ def test_inline_script_filters_pages_and_expands(tmp_path: Path) -> None:
     alice = next(f.id for f in result.findings if f.resource_arn.endswith("user/alice"))
     assert out["search"]["ids"] == [alice]
     assert out["cleared"]["count"] == "Showing 1–4 of 10 findings"
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        ({}, None),  # a snapshot built in code, with no call counts: nothing to say about its collection
+        ({"api_calls": {PROD_APP: {"ec2:DescribeInstances": 1200, "sts:AssumeRole": 1},
+                        SUSPENDED: {"sts:AssumeRole": 1}},
+          "caller_arn": "arn:aws:sts::111122223333:assumed-role/Auditor/ci", "role_name": "SecurityAuditRole",
+          "concurrency": 8, "processes": 2,
+          "rate_cap_waits": {"lambda:GetPolicy": {"waits": 3.0, "seconds": 0.31}}},
+         "Collected by arn:aws:sts::111122223333:assumed-role/Auditor/ci through the role SecurityAuditRole: "
+         "1,202 read-only API calls in 2 account(s); regions enabled in each account (2 in all); 8 accounts at a "
+         "time in 2 process(es). Held under AWS's documented request rates: lambda:GetPolicy waited 3 time(s), "
+         "0.3 s."),
+        ({"api_calls": {PROD_APP: {"ec2:DescribeInstances": 2}}, "regions_requested": ("us-east-1", "eu-west-1"),
+          "caller_arn": "arn:aws:iam::111122223333:user/ops"},
+         "Collected by arn:aws:iam::111122223333:user/ops: 2 read-only API calls in 1 account(s); regions as "
+         "requested (us-east-1, eu-west-1)."),
+    ],
+    ids=["built-in-code", "every-enabled-region", "requested-regions"],
+)
+def test_coverage_says_how_the_snapshot_was_collected(update: dict[str, Any], expected: str | None) -> None:
+    result = sample_result()
+    manifest = result.snapshot.manifest.model_copy(update=update)
+    result = replace(result, snapshot=result.snapshot.model_copy(update={"manifest": manifest}))
+    paragraphs = [p for p in parse(render_html(result)).find_all("p") if p.attrs.get("id") == "collection"]
+    assert [" ".join(p.text.split()) for p in paragraphs] == ([] if expected is None else [expected])

@@ -206,6 +206,7 @@ def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> 
     return template.render(
         result=result,
         manifest=result.snapshot.manifest,
+        api_call_total=sum(n for calls in result.snapshot.manifest.api_calls.values() for n in calls.values()),
         organization_id=org.id if org else None,
         management_account_id=management_id,
         management_account_name=names.get(management_id or "", ""),
