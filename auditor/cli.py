@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from auditor import __version__
 from auditor.errors import UserError
@@ -224,20 +225,29 @@ def _collect(kwargs: dict[str, Any]) -> Any:
     import botocore.exceptions
 
     from auditor.collect import CollectOptions, collect
+    from auditor.config import load_config
+
+    configured = load_config(kwargs["config_path"]).collection
+    context = click.get_current_context()
+
+    def flag_or_config(name: str, value: Any) -> Any:
+        """The flag when it was given on the command line, else auditor.yaml's ``collection`` value, else the flag's
+        default."""
+        given = context.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        return kwargs[name] if given or value is None else value
 
     try:
         session = boto3.Session(profile_name=kwargs["profile"], region_name=kwargs["region"])
     except botocore.exceptions.ProfileNotFound as exc:
         raise UserError(str(exc)) from None
-    regions = _split(kwargs["regions"])
     options = CollectOptions(
-        role_name=kwargs["role_name"],
-        external_id=kwargs["external_id"],
-        regions=regions,
-        accounts=_split(kwargs["accounts"]),
-        exclude_accounts=_split(kwargs["exclude_accounts"]),
-        concurrency=kwargs["concurrency"],
-        processes=kwargs["processes"],
+        role_name=flag_or_config("role_name", configured.role_name),
+        external_id=flag_or_config("external_id", configured.external_id),
+        regions=_split(kwargs["regions"]) or configured.regions,
+        accounts=_split(kwargs["accounts"]) or configured.accounts,
+        exclude_accounts=_split(kwargs["exclude_accounts"]) or configured.exclude_accounts,
+        concurrency=flag_or_config("concurrency", configured.concurrency),
+        processes=flag_or_config("processes", configured.processes),
         profile=kwargs["profile"],
         # A bar only for a person at a terminal: not with --quiet, nor when output goes to a file or a CI log.
         progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),
@@ -274,6 +284,10 @@ def audit(**kwargs: Any) -> None:
 @collection_options
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), required=True, help="Snapshot directory to write."
+)
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help="auditor.yaml, for its collection settings (default: ./auditor.yaml if present).",
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def collect(**kwargs: Any) -> None:

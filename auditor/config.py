@@ -1,4 +1,5 @@
-"""The ``auditor.yaml`` configuration file: environment overrides, required tags, rule options."""
+"""The ``auditor.yaml`` configuration file: environment overrides, required tags, rule options, and the
+collection settings a scheduled run would otherwise repeat on its command line."""
 
 from __future__ import annotations
 
@@ -34,7 +35,35 @@ class EnvironmentConfig(_Strict):
         return value
 
 
+def _account_id(value: object) -> str:
+    # YAML reads an unquoted account id as a number (dropping leading zeros): put them back.
+    text = f"{value:012d}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    if not (text.isdigit() and len(text) == 12):
+        raise ValueError(f"{value!r} is not a 12-digit account id")
+    return text
+
+
+class CollectionConfig(_Strict):
+    """Defaults for ``auditor audit`` / ``auditor collect``; a flag given on the command line wins."""
+
+    regions: tuple[str, ...] = ()
+    role_name: str | None = None
+    external_id: str | None = None
+    accounts: tuple[str, ...] = ()
+    exclude_accounts: tuple[str, ...] = ()
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+    processes: int | None = Field(default=None, ge=1, le=64)
+
+    @field_validator("accounts", "exclude_accounts", mode="before")
+    @classmethod
+    def _account_ids(cls, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of account ids")
+        return tuple(_account_id(item) for item in value)
+
+
 class AuditorConfig(_Strict):
+    collection: CollectionConfig = Field(default_factory=CollectionConfig)
     environments: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
     required_tags: tuple[str, ...] = DEFAULT_REQUIRED_TAGS
     stale_days: int = 90  # keys, passwords and admin grants unused this long are stale

@@ -108,3 +108,74 @@ def test_ctrl_c_during_collection_is_one_line_exit_130_and_writes_nothing(
     assert (code, out) == (130, "")
     assert err.strip().splitlines()[-1] == "interrupted: no snapshot or report was left half-written"
     assert not (tmp_path / "snap").exists()
+
+
+COLLECTION_CONFIG = """
+collection:
+  regions: [eu-west-1, eu-central-1]
+  role_name: OrgAuditRole
+  external_id: from-config
+  accounts: [12345678901, "111122223333"]   # the first unquoted: YAML reads a number and drops the zero
+  exclude_accounts: ["444455556666"]
+  concurrency: 4
+  processes: 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "expected"),
+    [
+        (None, [], {"regions": (), "role_name": "SecurityAuditRole", "external_id": None, "accounts": (),
+                    "exclude_accounts": (), "concurrency": 8, "processes": 1}),
+        (COLLECTION_CONFIG, [], {
+            "regions": ("eu-west-1", "eu-central-1"), "role_name": "OrgAuditRole", "external_id": "from-config",
+            "accounts": ("012345678901", "111122223333"), "exclude_accounts": ("444455556666",),
+            "concurrency": 4, "processes": 2}),
+        # a flag on the command line wins, even when it repeats the flag's default value
+        (COLLECTION_CONFIG, ["--regions", "us-west-2", "--concurrency", "8", "--role-name", "Other",
+                             "--accounts", "777788889999", "--external-id", "from-flag"], {
+            "regions": ("us-west-2",), "role_name": "Other", "external_id": "from-flag",
+            "accounts": ("777788889999",), "exclude_accounts": ("444455556666",), "concurrency": 8,
+            "processes": 2}),
+    ],
+    ids=["no-config", "config", "flags-win"],
+)
+@pytest.mark.parametrize("command", ["collect", "audit"])
+def test_collection_settings_come_from_auditor_yaml_unless_given_as_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    config: str | None, flags: list[str], expected: dict[str, object], command: str,
+) -> None:
+    import auditor.collect
+
+    seen: list[object] = []
+
+    def capture(session: object, options: object) -> None:
+        seen.append(options)
+        raise KeyboardInterrupt  # stop before any AWS call
+
+    monkeypatch.setattr(auditor.collect, "collect", capture)
+    monkeypatch.chdir(tmp_path)  # ./auditor.yaml is read when --config is not given
+    if config is not None:
+        (tmp_path / "auditor.yaml").write_text(config)
+    code, _, _ = run([command, "--out", str(tmp_path / "out"), *flags], capsys)
+    assert code == 130
+    (options,) = seen
+    assert {name: getattr(options, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("collection", "message"),
+    [
+        ("concurrency: 0", "collection.concurrency: Input should be greater than or equal to 1"),
+        ('accounts: ["1234"]', "collection.accounts: Value error, '1234' is not a 12-digit account id"),
+        ("accounts: [1234567890123]", "collection.accounts: Value error, 1234567890123 is not a 12-digit account id"),
+        ("regionz: [eu-west-1]", "collection.regionz: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_collection_config_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], collection: str, message: str
+) -> None:
+    path = tmp_path / "auditor.yaml"
+    path.write_text(f"collection:\n  {collection}\n")
+    code, _, err = run(["collect", "--out", str(tmp_path / "out"), "--config", str(path)], capsys)
+    assert (code, err.strip()) == (2, f"error: config file {path}: {message}")
