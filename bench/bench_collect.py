@@ -169,10 +169,24 @@ def seed_organization(accounts: int) -> tuple[list[str], int]:
     return member_ids, calls
 
 
-def seed_account(sessions: Any, sts: Any, account_id: str, index: int, args: argparse.Namespace) -> SeededAccount:
+def _seeding_session(loader: Any, sts: Any, account_id: str, region: str) -> Any:
+    """A session in ``account_id`` that can write (the collector's own sessions only know its reads)."""
+    import boto3
+    import botocore.session
+
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{SEED_ROLE}",
+                                  RoleSessionName="bench-seed")["Credentials"]
+    core = botocore.session.Session()
+    core.register_component("data_loader", loader)  # one loader per worker process: models parsed once
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"], region_name=region, botocore_session=core)
+
+
+def seed_account(loader: Any, sts: Any, account_id: str, index: int, args: argparse.Namespace) -> SeededAccount:
     """IAM, resources round-robin over kinds and regions (every other group tagged) and, in every
     other account, a budget; all created with credentials assumed into the account."""
-    session = sessions.assume_role(sts, account_id, SEED_ROLE, None, args.regions[0], "aws")
+    session = _seeding_session(loader, sts, account_id, args.regions[0])
     seeded = SeededAccount(account_id, index, api_calls=1)
     clients: dict[tuple[str, str], Any] = {}
 
@@ -267,16 +281,15 @@ _WORKER: dict[str, Any] = {}
 def _seed_worker_init(endpoint: str, region: str) -> None:
     _env(endpoint)  # the fork server started before the endpoint was known
     import boto3
-
-    from auditor.collect.session import SessionMaker
+    import botocore.loaders
 
     _WORKER["sts"] = boto3.client("sts", region_name=region)
-    _WORKER["sessions"] = SessionMaker()  # the collector's own plumbing: one botocore loader per process
+    _WORKER["loader"] = botocore.loaders.create_loader()
 
 
 def _seed_worker(job: tuple[str, int, argparse.Namespace]) -> SeededAccount:
     account_id, index, args = job
-    return seed_account(_WORKER["sessions"], _WORKER["sts"], account_id, index, args)
+    return seed_account(_WORKER["loader"], _WORKER["sts"], account_id, index, args)
 
 
 def _seed_worker_ready() -> None:

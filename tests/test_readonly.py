@@ -16,8 +16,8 @@ from moto import mock_aws
 from policy_sentry.querying.actions import get_action_data
 
 from auditor.collect import ALLOWED_OPERATIONS, CollectOptions, ReadOnlyViolation, collect, iam_actions
-from auditor.collect.readonly import OPERATION_IAM_ACTIONS
-from auditor.collect.session import ApiCallCounter, ClientFactory
+from auditor.collect.readonly import ALLOWED_BY_SERVICE, OPERATION_IAM_ACTIONS
+from auditor.collect.session import AllowListLoader, ApiCallCounter, ClientFactory, SessionMaker
 from tests.collect_helpers import MANAGEMENT, REGION, member_session, seed_org, seed_prod
 
 READ_PREFIXES = ("Get", "List", "Describe")
@@ -101,3 +101,23 @@ def test_full_collection_sends_only_allow_listed_operations(
         counted.update(operations)
     assert counted == sent
 
+
+
+@pytest.mark.parametrize("service", sorted(ALLOWED_BY_SERVICE))
+def test_member_account_models_hold_exactly_the_allow_listed_operations(service: str) -> None:
+    model = AllowListLoader().load_service_model(service, "service-2")
+    assert set(model["operations"]) == ALLOWED_BY_SERVICE[service]
+
+
+def test_member_account_clients_cannot_express_a_write(moto: None) -> None:
+    org = seed_org()
+    sts = boto3.client("sts", region_name=REGION)
+    session = SessionMaker().assume_role(sts, org.prod, "SecurityAuditRole", None, REGION, "aws")
+    factory = ClientFactory(session, org.prod, ApiCallCounter())
+    ec2, s3, iam = (factory.client(name, REGION) for name in ("ec2", "s3", "iam"))
+    assert ec2.describe_instances()["Reservations"] == []  # the reads it needs are there
+    for client, write in ((ec2, "run_instances"), (ec2, "terminate_instances"), (s3, "put_bucket_policy"),
+                          (iam, "create_user"), (iam, "attach_role_policy")):
+        assert not hasattr(client, write), write
+    # and the full catalogue is untouched for everyone else in the process
+    assert hasattr(boto3.client("ec2", region_name=REGION), "run_instances")

@@ -89,6 +89,11 @@ _OPERATIONS: dict[str, str | None] = {
 
 OPERATION_IAM_ACTIONS: Mapping[str, str | None] = MappingProxyType(_OPERATIONS)
 ALLOWED_OPERATIONS: frozenset[str] = frozenset(_OPERATIONS)
+# botocore service name -> its allow-listed operation names
+ALLOWED_BY_SERVICE: Mapping[str, frozenset[str]] = MappingProxyType({
+    service: frozenset(op.split(":", 1)[1] for op in ALLOWED_OPERATIONS if op.split(":", 1)[0] == service)
+    for service in {op.split(":", 1)[0] for op in ALLOWED_OPERATIONS}
+})
 
 
 def iam_actions() -> list[str]:

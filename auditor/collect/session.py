@@ -18,7 +18,7 @@ from botocore.credentials import CredentialProvider, CredentialResolver, Refresh
 from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.collect.ratelimit import RateLimiter
-from auditor.collect.readonly import check_operation
+from auditor.collect.readonly import ALLOWED_BY_SERVICE, check_operation
 from auditor.model import CoverageGap
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -132,10 +132,41 @@ class ClientFactory:
 _LOADER_LOCK = threading.Lock()
 
 
+class AllowListLoader(botocore.loaders.Loader):
+    """A botocore data loader whose service models describe only the allow-listed operations.
+
+    A client built from such a model has no method for any other operation, so it cannot even express a
+    write; and building it is cheaper, because botocore creates one client method per operation of the
+    model (EC2 alone has about 750). The allow-list hook in ``ClientFactory`` stays as the second guard.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._trimmed: dict[tuple[str, str | None], Any] = {}
+        self._trim_lock = threading.Lock()
+
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        model = super().load_service_model(service_name, type_name, api_version=api_version)
+        if type_name != "service-2":
+            return model
+        key = (service_name, api_version)
+        with self._trim_lock:
+            if key not in self._trimmed:
+                allowed = ALLOWED_BY_SERVICE.get(service_name, frozenset())
+                self._trimmed[key] = {
+                    **model, "operations": {name: op for name, op in model["operations"].items() if name in allowed},
+                }
+            return self._trimmed[key]
+
+
 @functools.cache
 def _shared_loader() -> botocore.loaders.Loader:
-    """One data loader per process: service models are read-only once loaded."""
-    return botocore.loaders.create_loader(botocore.session.Session().get_config_variable("data_path"))
+    """One data loader per process: service models are read-only once loaded, and trimmed to the allow-list."""
+    data_path = botocore.session.Session().get_config_variable("data_path")
+    extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)] if data_path else []
+    return AllowListLoader(extra_search_paths=extra)
 
 
 class SessionMaker:
