@@ -406,13 +406,12 @@ def role_template(trusted_account_id: str, role_name: str) -> None:
     click.echo(render_role_template(trusted_account_id, role_name), nl=False)
 
 
-COLLECTOR_THREADS = ("account", "identity-center", "org-tags")  # thread_name_prefix of the collector pools
-
-
 def _exit_now(code: int) -> None:
     """Exit without waiting for collector threads still reading AWS (they would finish their accounts first)."""
+    from auditor.collect.session import COLLECTOR_THREAD_PREFIXES
+
     if multiprocessing.active_children() or any(
-        thread.name.startswith(COLLECTOR_THREADS) for thread in threading.enumerate()
+        thread.name.startswith(COLLECTOR_THREAD_PREFIXES) for thread in threading.enumerate()
     ):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -578,7 +578,7 @@ def print_run(run: Run) -> None:
 
 
 def print_breakdown(
-    api_calls: dict[str, dict[str, int]], account: SeededAccount, regions: tuple[str, ...], members: int,
+    api_calls: dict[str, dict[str, int]], account: SeededAccount, regions: tuple[str, ...],
     report_exists: bool,
 ) -> None:
     measured = dict(api_calls.get(account.account_id, {}))
@@ -707,7 +707,7 @@ def main() -> None:
             print_run(runs[-1])
         if seeded:
             # The first run generates the credential reports; later runs find them (AWS keeps one 4 h).
-            print_breakdown(runs[0].result["api_calls"], seeded[0], args.regions, len(seeded), False)
+            print_breakdown(runs[0].result["api_calls"], seeded[0], args.regions, False)
         print_summary(runs)
     finally:
         stop()

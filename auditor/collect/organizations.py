@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from auditor.collect.cloudtrail import collect_organization_trails
 from auditor.collect.iam import policy_document
-from auditor.collect.session import AWS_ERRORS, Client, ClientFactory, Gaps, error_code
+from auditor.collect.session import AWS_ERRORS, ORG_TAG_THREADS, Client, ClientFactory, Gaps, error_code
 from auditor.model import OrgAccount, Organization, OrganizationalUnit, OrgPolicy
 
 SERVICE = "organizations"
@@ -107,7 +107,7 @@ def _all_tags(org: Client, resource_ids: list[str], gaps: Gaps, concurrency: int
     """Tags of every account, OU and the root, read in parallel; a failed read is a gap and no tags."""
     # Load the paginator model here: the worker threads then only read the client's caches.
     org.get_paginator("list_tags_for_resource")
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="org-tags") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=ORG_TAG_THREADS) as pool:
         answers = list(pool.map(lambda resource_id: _read_tags(org, resource_id), resource_ids))
     tags: dict[str, dict[str, str]] = {}
     # Gaps are recorded here, in walk order, so coverage does not depend on thread scheduling.

@@ -23,10 +23,13 @@ def region_opt_in_status(factory: ClientFactory, home_region: str) -> dict[str, 
     }
 
 
+def _enabled(status: dict[str, str]) -> list[str]:
+    return sorted(name for name, opt_in in status.items() if opt_in in ENABLED_STATUSES)
+
+
 def enabled_regions(factory: ClientFactory, home_region: str) -> list[str]:
     """The regions enabled for the account, sorted; raises ``AWS_ERRORS``."""
-    return sorted(name for name, status in region_opt_in_status(factory, home_region).items()
-                  if status in ENABLED_STATUSES)
+    return _enabled(region_opt_in_status(factory, home_region))
 
 
 def regions_to_inventory(
@@ -44,9 +47,9 @@ def regions_to_inventory(
         gaps.record("ec2", "DescribeRegions", exc, region=home_region,
                     context=f"cannot list the account's enabled regions; inventorying {', '.join(fallback)} only")
         return fallback
-    enabled = {name for name, opt_in in status.items() if opt_in in ENABLED_STATUSES}
+    enabled = _enabled(status)
     if not requested:
-        return tuple(sorted(enabled))
+        return tuple(enabled)
     chosen: list[str] = []
     for region in dict.fromkeys(requested):
         if region in enabled:

@@ -23,7 +23,9 @@ from auditor.collect.ratelimit import RateLimiter, WaitStats
 from auditor.collect.regions import enabled_regions, regions_to_inventory
 from auditor.collect.resources import collect_resources
 from auditor.collect.session import (
+    ACCOUNT_THREADS,
     AWS_ERRORS,
+    IDENTITY_CENTER_THREADS,
     ApiCallCounter,
     Client,
     ClientFactory,
@@ -90,9 +92,10 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
     waits: dict[str, WaitStats] = {}
     processes = max(1, min(options.processes, len(audited)))
     # Identity Center is read beside the accounts rather than before them: it needs only the account list.
-    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-center")
+    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix=IDENTITY_CENTER_THREADS)
     pool: Executor = (
-        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="account") if processes == 1
+        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix=ACCOUNT_THREADS)
+        if processes == 1
         else ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
     )
     try:
@@ -102,14 +105,9 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
                     caller, _identity_center_regions(caller, home_region, org_gaps),
                     [t.account_id for t in audited], org_gaps, options.concurrency))
             if processes == 1:
-                sessions = SessionMaker()
-                futures = {
-                    pool.submit(
-                        _collect_account, session if t.account_id == caller_account else None, sessions, sts, t,
-                        options, home_region, partition, counter, limiter,
-                    ): t
-                    for t in audited
-                }
+                collect_one = _account_collector(session, caller_account, sts, options, home_region, partition,
+                                                 counter, limiter)
+                futures = {pool.submit(collect_one, t): t for t in audited}
                 for future in as_completed(futures):
                     snapshot, gaps = future.result()
                     results[futures[future].account_id] = (snapshot, gaps)
@@ -240,13 +238,26 @@ def _collect_chunk(chunk: _Chunk) -> _ChunkResult:
     session = boto3.Session(profile_name=chunk.options.profile, region_name=chunk.home_region)
     counter, limiter = ApiCallCounter(), RateLimiter()
     sts = ClientFactory(session, chunk.caller_account, counter, limiter).client("sts", chunk.home_region)
-    sessions = SessionMaker()
-    with ThreadPoolExecutor(max_workers=len(chunk.targets), thread_name_prefix="account") as pool:
-        results = list(pool.map(
-            lambda t: _collect_account(session if t.account_id == chunk.caller_account else None, sessions, sts, t,
-                                       chunk.options, chunk.home_region, chunk.partition, counter, limiter),
-            chunk.targets))
+    collect_one = _account_collector(session, chunk.caller_account, sts, chunk.options, chunk.home_region,
+                                     chunk.partition, counter, limiter)
+    with ThreadPoolExecutor(max_workers=len(chunk.targets), thread_name_prefix=ACCOUNT_THREADS) as pool:
+        results = list(pool.map(collect_one, chunk.targets))
     return results, counter.snapshot(), limiter.stats()
+
+
+def _account_collector(
+    caller_session: boto3.Session, caller_account: str, sts: Client, options: CollectOptions, home_region: str,
+    partition: str, counter: ApiCallCounter, limiter: RateLimiter,
+) -> Callable[[_Target], tuple[AccountSnapshot, list[CoverageGap]]]:
+    """Collects one account at a time, from any thread: the caller's own account with the caller's session,
+    every other one through the audit role."""
+    sessions = SessionMaker()
+
+    def collect_one(target: _Target) -> tuple[AccountSnapshot, list[CoverageGap]]:
+        own = caller_session if target.account_id == caller_account else None
+        return _collect_account(own, sessions, sts, target, options, home_region, partition, counter, limiter)
+
+    return collect_one
 
 
 def _add_waits(total: dict[str, WaitStats], more: dict[str, WaitStats]) -> None:

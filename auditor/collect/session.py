@@ -75,8 +75,14 @@ class ApiCallCounter:
             return {account: dict(sorted(ops.items())) for account, ops in sorted(self._counts.items())}
 
 
-# Client creation is CPU-bound Python (the GIL serialises it anyway), so one lock costs no parallelism.
-_CLIENT_LOCK = threading.Lock()
+# Guards every use of a boto3 Session and of the shared botocore loader: creating a client (which reads the
+# loader) and creating a member session (which edits its search paths). This is CPU-bound Python that the GIL
+# serialises anyway, so one lock costs no parallelism.
+_BOTOCORE_LOCK = threading.Lock()
+
+# thread_name_prefix of the collector's pools: the CLI exits at once on Ctrl-C while any of them runs.
+ACCOUNT_THREADS, IDENTITY_CENTER_THREADS, ORG_TAG_THREADS = "account", "identity-center", "org-tags"
+COLLECTOR_THREAD_PREFIXES = (ACCOUNT_THREADS, IDENTITY_CENTER_THREADS, ORG_TAG_THREADS)
 
 # Shared by every factory that is not given a limiter, so one process keeps one set of buckets per account.
 DEFAULT_LIMITER = RateLimiter()
@@ -109,7 +115,7 @@ class ClientFactory:
 
     def client(self, service: str, region: str) -> Client:
         key = (service, region)
-        with _CLIENT_LOCK:
+        with _BOTOCORE_LOCK:
             if key not in self._clients:
                 client = self.session.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
                 # before-parameter-build fires once per API call (each page, not each retry) and
@@ -127,9 +133,6 @@ class ClientFactory:
         booked = (assumed_account(params) if operation == "sts:AssumeRole" else None) or self.account_id
         self.counter.add(booked, operation)
         self.limiter.acquire(self.account_id, region, service, model.name)
-
-
-_LOADER_LOCK = threading.Lock()
 
 
 class AllowListLoader(botocore.loaders.Loader):
@@ -178,7 +181,6 @@ class SessionMaker:
 
     def __init__(self) -> None:
         self._loader = _shared_loader()
-        self._lock = _LOADER_LOCK
 
     def assume_role(
         self, sts: Client, account_id: str, role_name: str, external_id: str | None, region: str,
@@ -206,7 +208,7 @@ class SessionMaker:
 
         first = fetch()  # eagerly: a role that cannot be assumed fails here, as a coverage gap
         credentials = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch, method="assume-role")
-        with self._lock:
+        with _BOTOCORE_LOCK:
             core = botocore.session.Session()
             core.register_component("data_loader", self._loader)
             # botocore refreshes these before they expire (15 minutes ahead), so a long run never
