@@ -10,10 +10,13 @@ import functools
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.handlers
+import pytest
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.kms.models import kms_backends
@@ -270,3 +273,9 @@ def seed_prod(session: boto3.Session) -> SeededProd:
         user_arn, role_arn, profile_arn, instance, root_volume, data_volume, function_arn, queue_url,
         key["Arn"], bare_key["Arn"], managed_key["Arn"], secret_arn, bare_secret_arn,
     )
+
+
+def hook_every_session(monkeypatch: pytest.MonkeyPatch, event: str, handler: Callable[..., Any]) -> None:
+    """Register ``handler`` for ``event`` on every botocore session created from now on, the member-account
+    sessions the collector makes for itself included (a hook on one session would miss those)."""
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, (event, handler)])

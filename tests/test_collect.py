@@ -43,6 +43,7 @@ from tests.collect_helpers import (
     USER_INLINE,
     SeededOrg,
     SeededProd,
+    hook_every_session,
     member_session,
     seed_org,
     seed_prod,
@@ -304,9 +305,7 @@ def test_get_resources_denied_falls_back_to_per_resource_tag_reads(
     def deny(**_: Any) -> None:
         raise denied("GetResources")
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS,
-                         ("before-parameter-build.resource-groups-tagging-api.GetResources", deny)])
+    hook_every_session(monkeypatch, "before-parameter-build.resource-groups-tagging-api.GetResources", deny)
     snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service="resourcegroupstaggingapi", region=REGION,
@@ -352,8 +351,7 @@ def test_one_denied_listing_is_one_gap_and_the_rest_is_collected(
     def deny(**_: Any) -> None:
         raise denied(operation)
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny)])
+    hook_every_session(monkeypatch, f"before-parameter-build.{event}", deny)
     snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service=service, region=REGION, operation=operation,
@@ -389,8 +387,7 @@ def test_a_denied_policy_read_is_a_gap_naming_the_resource(
                                                                  world.prod.secret_arn):
             raise denied(operation)
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", deny_one)])
+    hook_every_session(monkeypatch, f"before-parameter-build.{event}", deny_one)
     snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
     prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
     assert prod is not None and baseline is not None
@@ -489,9 +486,7 @@ def test_one_denied_service_is_a_gap_and_the_rest_is_collected(
             raise denied("DescribeBudgets")
 
     # Member sessions are created inside the collector: add the hook to every new botocore session.
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS,
-                         ("before-parameter-build.budgets.DescribeBudgets", deny_prod_budgets)])
+    hook_every_session(monkeypatch, "before-parameter-build.budgets.DescribeBudgets", deny_prod_budgets)
     snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod, world.org.dev)))
     assert snapshot.coverage == (
         CoverageGap(account_id=world.org.prod, service="budgets", operation="DescribeBudgets",
@@ -677,9 +672,7 @@ def test_one_failing_region_is_a_gap_and_everything_else_is_collected(
         if context.get("client_region") == "eu-west-1":
             raise failure()
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS,
-                         ("before-parameter-build.ec2.DescribeInstances", fail_in_eu_west_1)])
+    hook_every_session(monkeypatch, "before-parameter-build.ec2.DescribeInstances", fail_in_eu_west_1)
     accounts = (world.org.prod, world.org.dev)
     snapshot = collect(boto3.Session(), CollectOptions(accounts=accounts, regions=(REGION, "eu-west-1")))
     gaps = {(g.account_id, g.service, g.region, g.operation, g.error_code) for g in snapshot.coverage}
@@ -710,8 +703,7 @@ def _answer_regions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append(params)
         return AWSResponse("https://ec2.us-east-1.amazonaws.com/", 200, HTTPHeaders(), None), REGION_ANSWER
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, ("before-call.ec2.DescribeRegions", answer)])
+    hook_every_session(monkeypatch, "before-call.ec2.DescribeRegions", answer)
     return calls
 
 
@@ -757,8 +749,7 @@ def test_regions_that_cannot_be_listed_fall_back_to_the_home_region_with_a_gap(
     def deny(**_: Any) -> None:
         raise denied("DescribeRegions")
 
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, ("before-call.ec2.DescribeRegions", deny)])
+    hook_every_session(monkeypatch, "before-call.ec2.DescribeRegions", deny)
     snapshot = collect(boto3.Session(), CollectOptions(accounts=(world.org.prod,)))
     prod, baseline = snapshot.account(world.org.prod), world.snapshot.account(world.org.prod)
     assert prod is not None and baseline is not None
@@ -834,8 +825,7 @@ def test_exit_code_says_whether_the_collection_was_partial(
 ) -> None:
     accounts = {"dev": world.org.dev, "prod": world.org.prod}
     if event is not None:
-        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                            [*botocore.handlers.BUILTIN_HANDLERS, (event, _failing(error, when, world.org.dev))])
+        hook_every_session(monkeypatch, event, _failing(error, when, world.org.dev))
     with pytest.raises(SystemExit) as exit_info:
         main(["collect", "--out", str(tmp_path / "snap"), "--quiet", "--regions", REGION,
               "--accounts", f"{world.org.dev},{world.org.prod}"])

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import botocore.handlers
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -30,7 +29,7 @@ from auditor.model import (
     OrgTrail,
     Snapshot,
 )
-from tests.collect_helpers import DENY_LEAVE, MANAGEMENT, REGION
+from tests.collect_helpers import DENY_LEAVE, MANAGEMENT, REGION, hook_every_session
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 BUCKET = "org-trail-logs"
@@ -50,8 +49,7 @@ def denied(operation: str) -> ClientError:
 
 def deny_on(monkeypatch: pytest.MonkeyPatch, event: str, handler: Callable[..., None]) -> None:
     """Register ``handler`` on every session created from now on (the auditor's included)."""
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, (f"before-parameter-build.{event}", handler)])
+    hook_every_session(monkeypatch, f"before-parameter-build.{event}", handler)
 
 
 @pytest.fixture

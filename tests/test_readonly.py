@@ -18,7 +18,7 @@ from policy_sentry.querying.actions import get_action_data
 from auditor.collect import ALLOWED_OPERATIONS, CollectOptions, ReadOnlyViolation, collect, iam_actions
 from auditor.collect.readonly import ALLOWED_BY_SERVICE, OPERATION_IAM_ACTIONS
 from auditor.collect.session import AllowListLoader, ApiCallCounter, ClientFactory, SessionMaker
-from tests.collect_helpers import MANAGEMENT, REGION, member_session, seed_org, seed_prod
+from tests.collect_helpers import MANAGEMENT, REGION, hook_every_session, member_session, seed_org, seed_prod
 
 READ_PREFIXES = ("Get", "List", "Describe")
 # The only allow-listed operations whose names do not say "read"; each is justified here.
@@ -92,8 +92,7 @@ def test_full_collection_sends_only_allow_listed_operations(
 
     # Recorded independently of the collector's own counter, for every botocore session created:
     # after-call fires once per answered request, whichever client sent it.
-    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, ("after-call", record)])
+    hook_every_session(monkeypatch, "after-call", record)
     snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,)))
     assert sent and set(sent) <= ALLOWED_OPERATIONS
     counted: Counter[str] = Counter()
