@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SNAPSHOT_SCHEMA_VERSION = "1.0"
+SNAPSHOT_SCHEMA_VERSION = "1.1"  # 1.1: Resource gained instance_profile_arn, execution_role_arn, cluster_arn, task_definition_arn
 
 PolicyDocument = dict[str, Any]
 
@@ -266,7 +266,15 @@ class Resource(Frozen):
     name: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     policy: PolicyDocument | None = None
-    role_arn: str | None = None  # execution role / instance profile role, where the resource has one
+    # The IAM ROLE the resource's code runs as (never an instance profile ARN): an EC2 instance's
+    # profile role, a function's execution role, a task definition's task role, a project's service role...
+    role_arn: str | None = None
+    instance_profile_arn: str | None = None  # ec2:instance: the instance profile that carries role_arn
+    # The role the service itself uses to run the resource: an ECS task definition's execution role,
+    # a Data Pipeline's pipeline role (its role_arn is the resourceRole its EC2 resources run as).
+    execution_role_arn: str | None = None
+    cluster_arn: str | None = None  # ecs:service: the cluster it runs in
+    task_definition_arn: str | None = None  # ecs:service: the task definition revision it runs
 
 
 class Budget(Frozen):

@@ -225,11 +225,15 @@ def test_resources_include_untagged_ones_once(world: World) -> None:
     assert prod is not None
     a, p = world.org.prod, world.prod
     got = [(r.arn, r.type, r.region, r.name, r.tags, r.role_arn, r.policy) for r in prod.resources]
+    # Defect 8: an instance runs as the ROLE of its instance profile (resolved through the account's IAM
+    # data); the profile ARN is kept beside it, and nothing else carries one.
+    profiles = {r.arn: r.instance_profile_arn for r in prod.resources if r.instance_profile_arn}
+    assert profiles == {f"arn:aws:ec2:{REGION}:{a}:instance/{p.instance_id}": p.instance_profile_arn}
     expected = [
         (f"arn:aws:dynamodb:{REGION}:{a}:table/orders", "dynamodb:table", REGION, "orders",
          {"team": "orders"}, None, None),
         (f"arn:aws:ec2:{REGION}:{a}:instance/{p.instance_id}", "ec2:instance", REGION, "web",
-         {"Name": "web"}, p.instance_profile_arn, None),
+         {"Name": "web"}, p.role_arn, None),
         (f"arn:aws:ec2:{REGION}:{a}:volume/{p.root_volume_id}", "ec2:volume", REGION, p.root_volume_id,
          {}, None, None),
         (f"arn:aws:ec2:{REGION}:{a}:volume/{p.data_volume_id}", "ec2:volume", REGION, "data",
@@ -364,6 +368,28 @@ def test_one_denied_listing_is_one_gap_and_the_rest_is_collected(
     tagged_only = [(r.arn, r.tags, r.policy) for r in prod.resources if r.type == lost]
     assert tagged_only == [(r.arn, r.tags, None) for r in baseline.resources if r.type == lost and r.tags]
     assert len(tagged_only) == 1
+
+
+@pytest.mark.parametrize("iam_denied", [True, False])
+def test_instance_role_without_iam_data_is_unknown_and_a_gap(
+    world: World, monkeypatch: pytest.MonkeyPatch, iam_denied: bool
+) -> None:
+    """Defect 8's twin: without GetAccountAuthorizationDetails the profile's role cannot be resolved; the
+    instance keeps its profile, has no role, and the reader is told why (benign twin: IAM answered)."""
+    def deny(**_: Any) -> None:
+        if iam_denied:
+            raise denied("GetAccountAuthorizationDetails")
+
+    hook_every_session(monkeypatch, "before-parameter-build.iam.GetAccountAuthorizationDetails", deny)
+    snapshot = collect(boto3.Session(), CollectOptions(regions=(REGION,), accounts=(world.org.prod,)))
+    prod = snapshot.account(world.org.prod)
+    assert prod is not None
+    (instance,) = [r for r in prod.resources if r.type == "ec2:instance"]
+    assert (instance.instance_profile_arn, instance.role_arn) == (
+        world.prod.instance_profile_arn, None if iam_denied else world.prod.role_arn)
+    assert [(g.operation, g.error_code, g.region) for g in snapshot.coverage] == (
+        [("GetAccountAuthorizationDetails", "AccessDenied", "global"),
+         ("GetAccountAuthorizationDetails", "RoleUnresolved", REGION)] if iam_denied else [])
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from auditor.collect.compute import RoleIndex
 from auditor.collect.iam import policy_document
 from auditor.collect.session import AWS_ERRORS, Client, ClientFactory, Gaps, error_code
-from auditor.model import Resource
+from auditor.model import IamData, Resource
 
 REGIONAL_SERVICES = (
     "ec2", "rds", "lambda", "dynamodb", "kms", "sqs", "sns", "secretsmanager", "resourcegroupstaggingapi",
@@ -40,15 +41,21 @@ Tagged = dict[str, Resource] | None
 
 
 def collect_resources(
-    factory: ClientFactory, regions: tuple[str, ...], partition: str, gaps: Gaps, home_region: str = ""
+    factory: ClientFactory, regions: tuple[str, ...], partition: str, gaps: Gaps, home_region: str = "",
+    iam: IamData | None = None,
 ) -> tuple[Resource, ...]:
     """Every resource found in the account's ``regions``, sorted by ARN; the S3 listing is done once from
-    ``home_region`` (default: the first region), since it is global."""
+    ``home_region`` (default: the first region), since it is global. ``iam`` (the account's IAM data, None
+    when it could not be collected) resolves the role each workload runs as, e.g. an instance profile's."""
     home_region = home_region or regions[0]
     # Clients are created here, in the account's thread (Sessions are not thread-safe); the
     # clients themselves are then shared with the per-region threads.
     clients = {region: {svc: factory.client(svc, region) for svc in REGIONAL_SERVICES} for region in regions}
-    context = _Context(factory.account_id, partition, gaps)
+    # Without the account's authorization details (a gap already), roles are known only where AWS names them.
+    iam_known = iam is not None and not any(
+        gap.service == "iam" and gap.operation == "GetAccountAuthorizationDetails" for gap in gaps.items)
+    context = _Context(factory.account_id, partition, gaps,
+                       RoleIndex(iam if iam_known else None, factory.account_id, partition))
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_REGION_THREADS, len(regions)))) as pool:
         # Submitted first, so every listing that waits for its region's tags finds them started.
         tagging: dict[str, Future[Tagged]] = {
@@ -75,10 +82,11 @@ def collect_resources(
 
 
 class _Context:
-    def __init__(self, account_id: str, partition: str, gaps: Gaps) -> None:
+    def __init__(self, account_id: str, partition: str, gaps: Gaps, roles: RoleIndex) -> None:
         self.account_id = account_id
         self.partition = partition
         self.gaps = gaps
+        self.roles = roles
 
     def arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
@@ -133,6 +141,7 @@ def _pages(client: Client, operation: str, **params: Any) -> Iterator[dict[str, 
 
 
 def _ec2_instances(ec2: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:
+    unresolved = 0
     for page in _pages(ec2, "describe_instances"):
         for reservation in page.get("Reservations", []):
             for instance in reservation.get("Instances", []):
@@ -140,14 +149,21 @@ def _ec2_instances(ec2: Client, region: str, tagged: Tagged, context: _Context) 
                     continue
                 tags = _tag_list(instance.get("Tags"))
                 instance_id = instance["InstanceId"]
+                profile = (instance.get("IamInstanceProfile") or {}).get("Arn")
+                unresolved += 1 if profile and not context.roles.known else 0
                 yield Resource(
                     arn=context.arn("ec2", region, f"instance/{instance_id}"),
                     type="ec2:instance",
                     region=region,
                     name=tags.get("Name", instance_id),
                     tags=tags,
-                    role_arn=(instance.get("IamInstanceProfile") or {}).get("Arn"),
+                    role_arn=context.roles.profile_role(profile),
+                    instance_profile_arn=profile,
                 )
+    if unresolved:
+        context.gaps.add("iam", "GetAccountAuthorizationDetails", "RoleUnresolved",
+                         f"{unresolved} EC2 instance(s) have an instance profile whose role is unknown: "
+                         "the account's IAM authorization details were not collected", region=region)
 
 
 def _ec2_volumes(ec2: Client, region: str, tagged: Tagged, context: _Context) -> Iterator[Resource]:

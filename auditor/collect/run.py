@@ -293,7 +293,7 @@ def _collect_account(
     credential_report = start_credential_report(factory, home_region, gaps)
     regions = regions_to_inventory(factory, home_region, options.regions, gaps)
     iam = collect_iam(factory, home_region, gaps, credential_report)
-    resources = collect_resources(factory, regions, partition, gaps, home_region)
+    resources = collect_resources(factory, regions, partition, gaps, home_region, iam)
     budgets = collect_budgets(factory, target.account_id, home_region, gaps)
     snapshot = AccountSnapshot(
         account_id=target.account_id,
