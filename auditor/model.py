@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SNAPSHOT_SCHEMA_VERSION = "1.1"  # 1.1: Resource gained instance_profile_arn, execution_role_arn, cluster_arn, task_definition_arn
+# 1.1: Resource gained instance_profile_arn, execution_role_arn, cluster_arn and task_definition_arn.
+SNAPSHOT_SCHEMA_VERSION = "1.1"
 
 PolicyDocument = dict[str, Any]
 
