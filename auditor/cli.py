@@ -23,7 +23,7 @@ from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
-FORMATS = ("html", "json", "csv", "md", "ocsf")
+FORMATS = ("html", "json", "csv", "md", "ocsf", "compliance")
 DEFAULT_ROLE_NAME = "SecurityAuditRole"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,7 @@ def _split(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def _formats(values: Sequence[str]) -> tuple[str, ...]:
-    chosen = _split(values) or ("html", "json", "csv")
+    chosen = _split(values) or ("html", "json", "csv", "compliance")
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
         raise UserError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
@@ -56,7 +56,8 @@ def analysis_options(function: F) -> F:
             "--format",
             "formats",
             multiple=True,
-            help="Report formats: html, json, csv, md (repeat or comma-separate). Default html,json,csv.",
+            help="Report formats: html, json, csv, md, ocsf, compliance (repeat or comma-separate). "
+            "Default html,json,csv,compliance (compliance.csv and one evidence JSON per framework).",
         ),
         click.option(
             "--config",
@@ -390,6 +391,46 @@ def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
         click.echo("\nCompliance:")
         for framework, ids in current.compliance.items():
             click.echo(f"  {framework}: {', '.join(ids)}")
+
+
+# --- compliance (issue 13) ---
+
+
+@cli.command("compliance")
+@click.argument("snapshot_dir", type=click.Path(path_type=Path))
+@click.option("--framework", "frameworks", multiple=True,
+              help="Framework id or alias (cis-3.0, cis-7.0, fsbp, soc2, iso27001, nist, wa-cost); repeatable. "
+              "Default cis-3.0.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="auditor.yaml (default: ./auditor.yaml if present).")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Also write compliance.csv and the evidence JSON files into this directory.")
+def compliance(snapshot_dir: Path, frameworks: tuple[str, ...], config_path: Path | None,
+               rules_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Print each control x account status (pass / FAIL / incomplete / not collected / manual) of a snapshot."""
+    from auditor.analyze import RuleSelection, analyze
+    from auditor.assessment import assess, framework_id
+    from auditor.config import load_config
+    from auditor.report.compliance_report import render_compliance_table, write_compliance
+    from auditor.snapshot import read_snapshot
+
+    chosen = []
+    for name in _split(frameworks) or ("cis-3.0",):
+        known = framework_id(name)
+        if known is None:
+            from auditor.compliance import FRAMEWORKS
+
+            raise UserError(f"unknown framework {name!r}; choose from {', '.join(FRAMEWORKS)} (or cis-3.0, cis-7.0)")
+        chosen.append(known)
+    snapshot = read_snapshot(snapshot_dir)
+    result = analyze(snapshot, load_config(config_path), RuleSelection(rules_dirs=rules_dirs))
+    rows = assess(result)
+    for framework in chosen:
+        click.echo(render_compliance_table(result, framework, rows))
+    if out is not None:
+        for path in write_compliance(result, out, rows):
+            click.echo(f"wrote {path}")
 
 
 @cli.command("role-template")

@@ -53,15 +53,25 @@ class RuleContext:
         return self._cache[key]
 
 
-Check = Callable[[RuleContext], Iterable[Issue]]
+@dataclass(frozen=True)
+class Undetermined:
+    """What a check yields when it cannot decide for an account (its evidence lies outside the snapshot):
+    the engine records it as a coverage gap, so the account's compliance controls do not pass."""
+
+    account_id: str
+    message: str
+    region: str = "global"
+
+
+Check = Callable[[RuleContext], Iterable[Issue | Undetermined]]
 
 
 @dataclass(frozen=True)
 class Rule(RuleInfo):
     """A rule's metadata plus its check and the module that defines it."""
 
-    check: Check
-    module: str
+    check: Check = field(kw_only=True)
+    module: str = field(kw_only=True)
 
     def info(self) -> RuleInfo:
         """The metadata alone, as reports need it."""
@@ -108,8 +118,12 @@ def rule(
     rationale: str,
     remediation: str,
     compliance: Mapping[str, Iterable[str]] | None = None,
+    inputs: Iterable[str] = (),
 ) -> Callable[[Check], Check]:
-    """Register a check function as a rule, validating its metadata at import time."""
+    """Register a check function as a rule, validating its metadata at import time.
+
+    ``inputs`` names the collected services the rule reads (see ``RuleInfo.inputs``); CIS ids of one version
+    are completed with the other versions' ids through the crosswalk (``auditor.compliance``)."""
 
     def register(check: Check) -> Check:
         where = f"{check.__module__}.{check.__name__}"
@@ -124,6 +138,10 @@ def rule(
             "compliance": mapping,
         }
         _validate(meta, where)
+        from auditor.compliance import expand_mapping
+
+        meta["compliance"] = expand_mapping(mapping)
+        meta["inputs"] = tuple(inputs)
         existing = _REGISTRY.get(id)
         if existing is not None and existing.module != check.__module__:
             raise RuleDefinitionError(f"{where}: rule id {id} is already defined in {existing.module}")
@@ -183,6 +201,11 @@ def run_rules(rules: Iterable[Rule], context: RuleContext) -> tuple[list[Finding
     for current in rules:
         try:
             for issue in current.check(context):
+                if isinstance(issue, Undetermined):
+                    gaps.append(CoverageGap(account_id=issue.account_id, service="auditor", region=issue.region,
+                                            operation=f"rule {current.id}", error_code="Undetermined",
+                                            message=issue.message))
+                    continue
                 finding = _finding(current, issue, context)
                 findings.setdefault(finding.id, finding)
         except Exception as exc:  # one broken rule must not hide the others' findings

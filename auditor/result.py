@@ -35,6 +35,9 @@ class RuleInfo:
     rationale: str
     remediation: str
     compliance: dict[str, tuple[str, ...]]
+    # Collected services the rule reads (coverage-gap service names, e.g. "s3", "cloudtrail"); a gap in one
+    # of them keeps the rule's compliance controls from passing. Empty: every service of the account counts.
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

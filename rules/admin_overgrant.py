@@ -12,7 +12,6 @@ from rules._common import days_since, parse_time
 
 ADMIN_COMPLIANCE = {
     "CIS-AWS-3.0.0": ("1.16",),
-    "CIS-AWS-7.0.0": ("2.2.16",),
     "AWS-FSBP": ("IAM.1",),
     "SOC2": ("CC6.3",),
     "ISO27001-2022": ("A.8.2", "A.5.15"),
@@ -85,6 +84,7 @@ def _trusted_services(ctx: RuleContext) -> dict[str, set[str]]:
     remediation="""Remove the admin policy from the user (and its groups); give humans admin through IAM
     Identity Center permission sets with short sessions and MFA, and give automation a narrowly scoped role.""",
     compliance={**ADMIN_COMPLIANCE, "AWS-FSBP": ("IAM.1", "IAM.2"), "CIS-AWS-3.0.0": ("1.15", "1.16")},
+    inputs=("iam", "organizations"),
 )
 def admin_user(ctx: RuleContext) -> Iterator[Issue]:
     for grant in ctx.graph.admin_grants():
@@ -107,6 +107,7 @@ def admin_user(ctx: RuleContext) -> Iterator[Issue]:
     remediation="""Remove the admin policy from the group or empty it; move human admin access to IAM
     Identity Center with time-bound, approved elevation.""",
     compliance=ADMIN_COMPLIANCE,
+    inputs=("iam", "organizations"),
 )
 def admin_group(ctx: RuleContext) -> Iterator[Issue]:
     members = _group_members(ctx)
@@ -135,6 +136,7 @@ def admin_group(ctx: RuleContext) -> Iterator[Issue]:
     remediation="""Replace the admin policy with a least-privilege policy for what the workload does (IAM
     Access Analyzer can generate one from CloudTrail activity) and add a permission boundary.""",
     compliance=ADMIN_COMPLIANCE,
+    inputs=("iam", "organizations"),
 )
 def admin_workload_role(ctx: RuleContext) -> Iterator[Issue]:
     roles = _roles(ctx)
@@ -167,6 +169,7 @@ def admin_workload_role(ctx: RuleContext) -> Iterator[Issue]:
     remediation="""Replace the service wildcard with the specific actions needed, scoped to specific resources;
     keep permission management with a small set of Identity Center admins.""",
     compliance={**ADMIN_COMPLIANCE, "AWS-FSBP": ("IAM.21",)},
+    inputs=("iam", "organizations"),
 )
 def service_admin(ctx: RuleContext) -> Iterator[Issue]:
     for grant in ctx.graph.admin_grants():

@@ -24,7 +24,7 @@ TAG_POLICY = "TAG_POLICY"
     team, and nobody can be asked about a resource that looks abandoned or misplaced.""",
     remediation="""Add the missing tags, activate them as cost allocation tags in the Billing console, and
     enforce them with an Organizations tag policy plus an SCP that denies untagged creation.""",
-    compliance={"SOC2": ("CC6.1",)},
+    compliance={"SOC2": ("CC6.1",), "AWS-WA-COST": ("COST03-BP02",)},
 )
 def missing_tags(ctx: RuleContext) -> Iterator[Issue]:
     required = ctx.config.required_tags
@@ -53,6 +53,7 @@ def missing_tags(ctx: RuleContext) -> Iterator[Issue]:
     runaway dev experiment is found on the invoice, weeks later.""",
     remediation="""Create an AWS Budget for the account (monthly cost, with an email or SNS notification at
     80% and 100% of forecast), ideally from the management account per linked account.""",
+    compliance={"AWS-WA-COST": ("COST02-BP05", "COST03-BP05")},
 )
 def no_budget(ctx: RuleContext) -> Iterator[Issue]:
     for account in ctx.snapshot.accounts:
@@ -72,6 +73,7 @@ def no_budget(ctx: RuleContext) -> Iterator[Issue]:
     severity="low",
     rationale="""A budget that notifies nobody is a number on a dashboard: overspend still goes unnoticed.""",
     remediation="""Add notifications (ACTUAL and FORECASTED thresholds) with email or SNS subscribers.""",
+    compliance={"AWS-WA-COST": ("COST02-BP05",)},
 )
 def budget_without_notification(ctx: RuleContext) -> Iterator[Issue]:
     for account in ctx.snapshot.accounts:
@@ -94,6 +96,7 @@ def budget_without_notification(ctx: RuleContext) -> Iterator[Issue]:
     access policies alike: nobody can tell which environment the resource belongs to.""",
     remediation="""Use one of the organisation's environment values and enforce them with an Organizations tag
     policy (tag key Environment with allowed values).""",
+    compliance={"AWS-WA-COST": ("COST03-BP02", "COST03-BP03")},
 )
 def unknown_environment_value(ctx: RuleContext) -> Iterator[Issue]:
     keys = ctx.config.environments.tag_keys
@@ -139,6 +142,7 @@ def _tag_policies_listed(ctx: RuleContext) -> bool:
     cannot be split. It is governance rather than exposure, hence low.""",
     remediation="""Create an Organizations tag policy defining each required tag (tags.<name>.tag_key with
     @@assign set to the exact key, and allowed tag_value where it applies) and attach it to the root.""",
+    compliance={"AWS-WA-COST": ("COST02-BP01", "COST03-BP02")},
 )
 def required_tag_not_in_tag_policy(ctx: RuleContext) -> Iterator[Issue]:
     org = ctx.snapshot.organization

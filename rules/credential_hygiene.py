@@ -40,11 +40,11 @@ def _keys(row: CredentialReportRow) -> list[tuple[int, str | None, str | None]]:
     automation. In an organisation, consider centralised root access management to remove root credentials.""",
     compliance={
         "CIS-AWS-3.0.0": ("1.4",),
-        "CIS-AWS-7.0.0": ("2.2.4",),
         "AWS-FSBP": ("IAM.4",),
         "NIST-800-53": ("AC-6",),
         "ISO27001-2022": ("A.8.2",),
     },
+    inputs=("iam",),
 )
 def root_keys(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -71,10 +71,10 @@ def root_keys(ctx: RuleContext) -> Iterator[Issue]:
     credentials from member accounts with centralised root access management.""",
     compliance={
         "CIS-AWS-3.0.0": ("1.5",),
-        "CIS-AWS-7.0.0": ("2.2.5",),
         "AWS-FSBP": ("IAM.9",),
         "NIST-800-53": ("AC-2",),
     },
+    inputs=("iam",),
 )
 def root_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -98,11 +98,11 @@ def root_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     person to IAM Identity Center and delete the login profile.""",
     compliance={
         "CIS-AWS-3.0.0": ("1.10",),
-        "CIS-AWS-7.0.0": ("2.2.10",),
         "AWS-FSBP": ("IAM.5",),
         "NIST-800-53": ("AC-2",),
         "SOC2": ("CC6.1",),
     },
+    inputs=("iam",),
 )
 def console_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -130,10 +130,10 @@ def console_without_mfa(ctx: RuleContext) -> Iterator[Issue]:
     better, replace it with a role (IAM Roles Anywhere, OIDC federation for CI).""",
     compliance={
         "CIS-AWS-3.0.0": ("1.14",),
-        "CIS-AWS-7.0.0": ("2.2.14",),
         "AWS-FSBP": ("IAM.3",),
         "NIST-800-53": ("AC-2",),
     },
+    inputs=("iam",),
 )
 def old_key(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -165,10 +165,10 @@ def old_key(ctx: RuleContext) -> Iterator[Issue]:
     remediation="""Deactivate the key, wait for complaints, then delete it.""",
     compliance={
         "CIS-AWS-3.0.0": ("1.12",),
-        "CIS-AWS-7.0.0": ("2.2.12",),
         "AWS-FSBP": ("IAM.8", "IAM.22"),
         "NIST-800-53": ("AC-2",),
     },
+    inputs=("iam",),
 )
 def unused_key(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -194,7 +194,8 @@ def unused_key(ctx: RuleContext) -> Iterator[Issue]:
     somewhere.""",
     remediation="""Find which key is in use (last-used date), switch consumers to it, deactivate and delete
     the other.""",
-    compliance={"CIS-AWS-3.0.0": ("1.13",), "CIS-AWS-7.0.0": ("2.2.13",)},
+    compliance={"CIS-AWS-3.0.0": ("1.13",)},
+    inputs=("iam",),
 )
 def two_keys(ctx: RuleContext) -> Iterator[Issue]:
     for account, row in _rows(ctx):
@@ -219,6 +220,7 @@ def two_keys(ctx: RuleContext) -> Iterator[Issue]:
     remediation="""Set an account password policy with at least 14 characters and reuse prevention of 24,
     or remove console passwords in favour of IAM Identity Center.""",
     compliance={"CIS-AWS-3.0.0": ("1.8", "1.9"), "AWS-FSBP": ("IAM.7",)},
+    inputs=("iam",),
 )
 def weak_password_policy(ctx: RuleContext) -> Iterator[Issue]:
     for account in ctx.snapshot.accounts:

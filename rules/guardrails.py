@@ -61,6 +61,7 @@ def prod_ou_without_scp(ctx: RuleContext) -> Iterator[Issue]:
     rationale="""An account that leaves the organisation also leaves every SCP, the organisation trail and
     consolidated billing; an attacker with admin in a member account can do it in one call.""",
     remediation="""Attach an SCP to the root that denies organizations:LeaveOrganization.""",
+    compliance={"NIST-800-53": ("AC-6",), "ISO27001-2022": ("A.8.2",)},
 )
 def no_leave_protection(ctx: RuleContext) -> Iterator[Issue]:
     org = ctx.snapshot.organization
@@ -178,6 +179,7 @@ def audit_role_unprotected(ctx: RuleContext) -> Iterator[Issue]:
         "NIST-800-53": ("AU-12",),
         "ISO27001-2022": ("A.8.15",),
     },
+    inputs=("cloudtrail", "organizations"),
 )
 def no_logging_organization_trail(ctx: RuleContext) -> Iterator[Issue]:
     org = ctx.snapshot.organization

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.errors import UserError
+from auditor.report.compliance_report import COMPLIANCE_CSV, write_compliance
 from auditor.report.csv_report import findings_frame, render_csv
 from auditor.report.files import write_text_atomically
 from auditor.report.html_report import render_html
@@ -22,6 +23,7 @@ REPORT_FILES: dict[str, str] = {
     "csv": "findings.csv",
     "md": "summary.md",
     "ocsf": OCSF_FILE,
+    "compliance": COMPLIANCE_CSV,  # plus one evidence JSON per framework (compliance-<framework>.json)
 }
 
 __all__ = [
@@ -63,6 +65,9 @@ def write_reports(
     }
     written: dict[str, Path] = {}
     for name in dict.fromkeys(formats):
+        if name == "compliance":
+            written[name] = write_compliance(result, out_dir)[0]
+            continue
         path = out_dir / REPORT_FILES[name]
         write_text_atomically(path, renderers[name]())
         written[name] = path
