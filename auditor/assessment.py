@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from auditor.compliance import FRAMEWORKS, cis_control, is_regional
@@ -132,19 +132,19 @@ def assess(result: AuditResult, frameworks: Sequence[str] | None = None) -> list
             automated = row.automated_in(framework) if row else None
             regional = is_regional(framework, control_id)
             for account in result.accounts:
-                common = {"framework": framework, "control_id": control_id, "title": title,
-                          "account_id": account.id, "rule_ids": rule_ids, "automated": automated}
+                common = ControlResult(framework=framework, control_id=control_id, title=title,
+                                       account_id=account.id, status="manual", rule_ids=rule_ids, automated=automated)
                 if not rule_ids:
-                    rows.append(ControlResult(**common, status="manual", evidence={
+                    rows.append(replace(common, status="manual", evidence={
                         "reason": "no rule checks this control from AWS APIs: review it by hand"}))
                     continue
                 if not account.audited:
-                    rows.append(ControlResult(**common, status="not collected", evidence={
+                    rows.append(replace(common, status="not collected", evidence={
                         "reason": not_audited_reason.get(account.id, "the account could not be audited")}))
                     continue
                 failing = [f for rule_id in rule_ids for f in by_rule_account.get((rule_id, account.id), [])]
                 if failing:
-                    rows.append(ControlResult(**common, status="fail",
+                    rows.append(replace(common, status="fail",
                                               finding_ids=tuple(sorted({f.id for f in failing})),
                                               evidence=_fail_evidence(failing, suppressed)))
                     continue
@@ -152,11 +152,11 @@ def assess(result: AuditResult, frameworks: Sequence[str] | None = None) -> list
                 scope = {"rules": list(rule_ids), "regions": list(regions.get(account.id, ()))} if regional \
                     else {"rules": list(rule_ids)}
                 if blocking:
-                    rows.append(ControlResult(**common, status="incomplete", evidence={
+                    rows.append(replace(common, status="incomplete", evidence={
                         **scope, "reason": "no finding, but part of the input was not collected or not decidable",
                         "gaps": [_gap_json(g) for g in blocking]}))
                     continue
-                rows.append(ControlResult(**common, status="pass", evidence={
+                rows.append(replace(common, status="pass", evidence={
                     **scope, "reason": "every mapped rule ran on complete input and found nothing"}))
     return rows
 
