@@ -434,7 +434,7 @@ def test_iam_users_beside_identity_center() -> None:
     }
     (dave,) = [f for f in _findings(_snapshot(_center(_assign(DEV, PS_READER, "g-devs"))), "CRED-008")
                if f.resource_arn.endswith("/dave")]
-    assert (dave.severity, dave.compliance) == ("medium", {"CIS-AWS-3.0.0": ("1.21",)})
+    assert (dave.severity, dave.compliance) == ("medium", {"CIS-AWS-3.0.0": ("1.21",), "CIS-AWS-7.0.0": ("2.19",)})
     assert dave.evidence == {"user": "dave", "console_password": True, "mfa_active": False, "active_access_keys": 0,
                              "identity_center_instance": INSTANCE, "identity_center_assignments": 1}
 
