@@ -147,8 +147,9 @@ def test_assume_edges_represent_account_trust_and_concrete_principals(graph: Acc
     # deployer and viewer may not call sts:AssumeRole on ci, so only dev-user is concrete
     assert into_ci == {(root(DEV), "account"), (DEV_USER, "user")}
     org_wide = {e.source for e in graph.assume_edges() if e.target_role_arn == role_arn(PROD, "org-wide")}
-    # org members whose own policies allow sts:AssumeRole on it (the admins); outsiders fail the OrgID check
-    assert org_wide == {PROD_ADMIN, VENDOR}
+    # org members whose own policies allow sts:AssumeRole on it (the admins), and every principal of its own
+    # account ("*" names them directly: no identity permission needed); outsiders fail the OrgID check
+    assert org_wide == {PROD_ADMIN, VENDOR, WRITER, READER}
     assert all(e.in_organization for e in graph.assume_edges() if e.source != root(EXTERNAL))
 
 
@@ -327,8 +328,9 @@ def test_shared_decisions_equal_fresh_evaluations() -> None:
                 assert edge.decided_conditions == decision.decided_conditions
                 assert edge.undecided_conditions == decision.undecided_conditions
     # org-any: prod's 2 users x 3 accounts + 2 + 2 at home; red-team, ops-only: prod's ops-admin x 3 + 1 + 1 each;
-    # plus "*" (anyone, conditional) on red-team and ops-only in each account
-    assert len(edges) == 10 + 5 + 5 + 6
+    # plus "*" (anyone, conditional) on red-team and ops-only in each account; plus, at home, the red-team and
+    # ops-only roles into org-any ("*" names them directly, no identity permission needed)
+    assert len(edges) == 10 + 5 + 5 + 6 + 6
 
 
 # --- IAM Identity Center ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import networkx as nx
@@ -36,6 +36,7 @@ from auditor.graph.questions import (
     CAN_ASSUME,
     CAN_ESCALATE_TO,
     CONTAINS,
+    CONTROLS,
     IS_ADMIN_OF,
     MEMBER_OF,
     PATH_KINDS,
@@ -101,6 +102,8 @@ WRITE_LEVELS = frozenset({"Write", "Permissions management"})
 # matching one of these, an inline policy allowing * on *, or a customer managed policy reference that
 # resolves, in the assigned account, to a policy allowing * on *.
 FULL_ADMIN_AWS_MANAGED_POLICIES = (re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$"),)
+# Identity Center's own SAML provider in each account (the trust of its AWSReservedSSO_* roles)
+IDENTITY_CENTER_SAML_PROVIDER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:saml-provider/AWSSSO_[0-9A-Za-z]+_DO_NOT_DELETE$")
 # The role Identity Center provisions for a permission set in each assigned account.
 SSO_ROLE_PATH_PREFIX = "/aws-reserved/sso.amazonaws.com/"
 SSO_ROLE_NAME = "AWSReservedSSO_{name}_"  # followed by an id without underscores
@@ -242,6 +245,7 @@ class _Builder:
         self._resource_classes: dict[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], int] = {}
         self._resource_class_statements: dict[int, tuple[Statement, ...]] = {}
         self._edge_statements: dict[int, tuple[Decision, dict[str, Any] | None, dict[str, Any] | None]] = {}
+        self._same_account: dict[str, list[_Candidate]] = defaultdict(list)
 
     # --- nodes -----------------------------------------------------------------------------------
     def _account_node(self, account_id: str, **attrs: object) -> str:
@@ -271,6 +275,11 @@ class _Builder:
         if account_id:
             self._account_node(account_id)
             self.graph.add_edge(account_id, source, key=CONTAINS, kind=CONTAINS)
+            if kind == "account-principal":
+                # an administrator of the account can grant itself whatever a trust in the account's name
+                # delegates to the account's identity policies (e.g. sts:AssumeRole); the trust edge decides
+                details = {"account_id": account_id, "account_principal": source}
+                self.graph.add_edge(account_id, source, key=CONTROLS, kind=CONTROLS, conditional=False, details=details)
         return source
 
     def _edge(self, u: str, v: str, kind: str, key: str, conditional: bool, evidence: object) -> None:
@@ -305,9 +314,8 @@ class _Builder:
                 self.graph.add_node(user.arn, kind="user", account_id=acct, name=user.name, in_snapshot=True)
                 self.graph.add_edge(acct, user.arn, key=CONTAINS, kind=CONTAINS)
                 for group_name in user.group_names:
-                    group_arn = f"arn:aws:iam::{acct}:group/{group_name}"
-                    match = next((g.arn for g in account.iam.groups if g.name == group_name), group_arn)
-                    if match in self.graph:
+                    match = next((g.arn for g in account.iam.groups if g.name == group_name), None)
+                    if match is not None:
                         self.graph.add_edge(user.arn, match, key=MEMBER_OF, kind=MEMBER_OF)
             for role in account.iam.roles:
                 self.graph.add_node(role.arn, kind="role", account_id=acct, name=role.name, in_snapshot=True)
@@ -359,6 +367,8 @@ class _Builder:
 
     def trusts(self) -> None:
         by_account, everyone = self._candidates()
+        for principal in self.principals:
+            self._same_account[principal.account_id or ""].append(_Candidate(principal, None))
         for role_arn, (role_account, _role) in sorted(self.evaluator.roles.items()):
             trust = self.evaluator.trust_policy(role_arn)
             if trust is None:
@@ -385,13 +395,7 @@ class _Builder:
                             if concrete is not None:
                                 decision = self._concrete_decision(concrete.principal, action, role_side)
                             else:
-                                principal = self.evaluator.outsider(source, _principal_type(source_type))
-                                decision = can(
-                                    principal,
-                                    action,
-                                    role_side.ref,
-                                    self.evaluator.request_context(principal, role_account),
-                                )
+                                decision = self._outsider_decision(source, source_type, source_account, action, role_side)
                             if not decision.allowed:
                                 continue
                             edge = self._assume_edge(
@@ -405,6 +409,22 @@ class _Builder:
                     self._source_node(source, edge.source_type, edge.source_account_id)
                 self.result._assume_edges.append(edge)
                 self._edge(source, role_arn, CAN_ASSUME, CAN_ASSUME, edge.conditional, edge)
+
+    def _outsider_decision(
+        self, source: str, source_type: str, source_account: str | None, action: str, role_side: _RoleSide
+    ) -> Decision:
+        """``can`` for a caller whose identity policies are not in the snapshot (assumed to allow).
+
+        An account principal stands for whichever of the account's principals is granted the action: they are
+        all under the account's SCPs, so those apply (an administrator of a member account cannot lift them).
+        """
+        principal = self.evaluator.outsider(source, _principal_type(source_type))
+        context = self.evaluator.request_context(principal, role_side.account_id)
+        if source_type == "account" and source_account is not None:
+            scp_levels = self.evaluator.scp_levels(source_account)
+            if scp_levels is not None:
+                context = replace(context, scp_levels=scp_levels)
+        return can(principal, action, role_side.ref, context)
 
     def _concrete_decision(self, principal: PrincipalPolicies, action: str, role_side: _RoleSide) -> Decision:
         """``can`` for a user or role of the snapshot, reused across callers that the decision cannot tell apart.
@@ -479,16 +499,24 @@ class _Builder:
         if kind == "Service":
             return [("service", value, None, None)]
         if kind == "Federated":
+            if IDENTITY_CENTER_SAML_PROVIDER.match(value):
+                return []  # Identity Center's own provider: its access is modelled through permission sets
             return [("federated", value, None, None)]
         if kind != "AWS":
             return []
         if value == "*":
+            # "*" names every caller directly: in the role's own account the trust alone suffices, so every
+            # principal there is a candidate; elsewhere only those whose identity policies allow the call
             return [
                 ("anyone", "*", None, None),
                 *(
                     (c.principal.type, c.principal.arn, c.principal.account_id, c)
                     for c in everyone
-                    if names_role[c.resource_class]
+                    if names_role[c.resource_class] and c.principal.account_id != role_account
+                ),
+                *(
+                    (c.principal.type, c.principal.arn, c.principal.account_id, c)
+                    for c in self._same_account.get(role_account, ())
                 ),
             ]
         account = arn_account(value)

@@ -31,7 +31,8 @@ MEMBER_OF = "member-of"
 CAN_ASSUME = "can-assume"
 CAN_ESCALATE_TO = "can-escalate-to"
 IS_ADMIN_OF = "is-admin-of"
-PATH_KINDS = frozenset({CAN_ASSUME, CAN_ESCALATE_TO, IS_ADMIN_OF})
+CONTROLS = "controls"  # account (as "admin of it") -> its account principal, arn:aws:iam::A:root
+PATH_KINDS = frozenset({CAN_ASSUME, CAN_ESCALATE_TO, IS_ADMIN_OF, CONTROLS})
 # Identity Center edge kinds (besides member-of and is-admin-of): user/group -> permission set (per account),
 # permission set -> its provisioned role, permission set -> account it gives non-admin access to.
 ASSIGNED = "assigned"
@@ -147,29 +148,17 @@ class AccessGraph:
         return list(self._escalation_edges)
 
     # --- path questions ---------------------------------------------------------------------------
-    def _reverse_bfs(self, start: str, max_hops: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
-        """node -> (next node towards ``start``, edge key, edge data): shortest, unconditional first."""
-        nxt: dict[str, tuple[str, str, dict[str, Any]]] = {}
-        depth = {start: 0}
-        queue = deque([start])
-        while queue:
-            node = queue.popleft()
-            if depth[node] >= max_hops:
-                continue
-            in_edges = sorted(
-                ((u, k, d) for u, k, d in _in_edges(self.graph, node) if d.get("kind") in PATH_KINDS),
-                key=lambda e: (bool(e[2].get("conditional")), e[0], e[1]),
-            )
-            for u, key, data in in_edges:
-                if u in depth:
-                    continue
-                depth[u] = depth[node] + 1
-                nxt[u] = (node, key, data)
-                queue.append(u)
-        return nxt
+    def _reverse_bfs(self, start: str, max_hops: int) -> _Towards:
+        """The best path from every node that reaches ``start`` within ``max_hops``: an unconditional one
+        whenever one exists (shortest among those), else the shortest conditional one."""
+        return _Towards(
+            _bfs_tree(self.graph, start, max_hops, unconditional_only=True),
+            _bfs_tree(self.graph, start, max_hops, unconditional_only=False),
+        )
 
-    def _hops(self, source: str, nxt: Mapping[str, tuple[str, str, dict[str, Any]]]) -> tuple[Hop, ...]:
+    def _hops(self, source: str, towards: _Towards) -> tuple[Hop, ...]:
         hops: list[Hop] = []
+        nxt = towards.tree_of(source)
         node = source
         while node in nxt:
             target, key, data = nxt[node]
@@ -261,7 +250,7 @@ class AccessGraph:
         for target in dict.fromkeys(targets):
             if target not in self.graph:
                 continue
-            nxt: dict[str, tuple[str, str, dict[str, Any]]] | None = None
+            nxt: _Towards | None = None
             best: dict[str, tuple[tuple[bool, int, tuple[str, ...]], tuple[Hop, ...]]] = {}
             for ps in permission_sets:
                 for _, v, key, data in self.graph.out_edges(ps, keys=True, data=True):
@@ -311,29 +300,17 @@ class AccessGraph:
             if account not in self.graph:
                 continue
             direct_admins = {u for u, _, d in _in_edges(self.graph, account) if d.get("kind") == IS_ADMIN_OF}
-            # state: (node, path to the account uses an escalation hop)
-            nxt: dict[tuple[str, bool], tuple[tuple[str, bool], str, dict[str, Any]]] = {}
-            depth = {(account, False): 0}
-            queue = deque([(account, False)])
-            while queue:
-                state = queue.popleft()
-                node, escalated = state
-                if depth[state] >= max_hops:
-                    continue
-                for u, key, data in _in_edges(self.graph, node):
-                    if data.get("kind") not in PATH_KINDS:
-                        continue
-                    prev = (u, escalated or data["kind"] == CAN_ESCALATE_TO)
-                    if prev in depth:
-                        continue
-                    depth[prev] = depth[state] + 1
-                    nxt[prev] = (state, key, data)
-                    queue.append(prev)
-            for node, escalated in list(nxt):
-                if not escalated or node in direct_admins:
+            trees = (
+                _escalation_tree(self.graph, account, max_hops, unconditional_only=True),
+                _escalation_tree(self.graph, account, max_hops, unconditional_only=False),
+            )
+            sources = dict.fromkeys(node for tree in trees for node, escalated in tree if escalated)
+            for node in sources:
+                if node in direct_admins:
                     continue
                 if self.node_kind(node) not in ("user", "role") or self.node_account(node) != account:
                     continue
+                nxt = trees[0] if (node, True) in trees[0] else trees[1]
                 hops: list[Hop] = []
                 state = (node, True)
                 while state in nxt:
@@ -380,6 +357,85 @@ class AccessGraph:
             key: {"admin": len(admin_sources.get(key, ())), "write": len(write_sources.get(key, ()))}
             for key in sorted(keys)
         }
+
+
+_Step = tuple[str, str, dict[str, Any]]  # (next node towards the target, edge key, edge data)
+
+
+@dataclass(frozen=True)
+class _Towards:
+    """Two breadth-first trees towards one target: over unconditional edges only, and over every edge.
+
+    A node's path follows one tree to the end, so each path is a real, loop-free walk of at most the
+    search's hop limit; the unconditional tree wins for every node it reaches.
+    """
+
+    unconditional: dict[str, _Step]
+    any: dict[str, _Step]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.unconditional or node in self.any
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.unconditional
+        yield from (n for n in self.any if n not in self.unconditional)
+
+    def tree_of(self, node: str) -> dict[str, _Step]:
+        return self.unconditional if node in self.unconditional else self.any
+
+
+def _bfs_tree(graph: nx.MultiDiGraph, start: str, max_hops: int, *, unconditional_only: bool) -> dict[str, _Step]:
+    """node -> next step towards ``start`` over path edges, shortest first (unconditional edges win ties)."""
+    nxt: dict[str, _Step] = {}
+    depth = {start: 0}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if depth[node] >= max_hops:
+            continue
+        in_edges = sorted(
+            (
+                (u, k, d)
+                for u, k, d in _in_edges(graph, node)
+                if d.get("kind") in PATH_KINDS and not (unconditional_only and d.get("conditional"))
+            ),
+            key=lambda e: (bool(e[2].get("conditional")), e[0], e[1]),
+        )
+        for u, key, data in in_edges:
+            if u in depth:
+                continue
+            depth[u] = depth[node] + 1
+            nxt[u] = (node, key, data)
+            queue.append(u)
+    return nxt
+
+
+_State = tuple[str, bool]  # (node, its path to the account uses an escalation hop)
+
+
+def _escalation_tree(
+    graph: nx.MultiDiGraph, account: str, max_hops: int, *, unconditional_only: bool
+) -> dict[_State, tuple[_State, str, dict[str, Any]]]:
+    """``_bfs_tree`` over (node, escalated) states, so that a path through a technique is found even when a
+    shorter path without one exists."""
+    nxt: dict[_State, tuple[_State, str, dict[str, Any]]] = {}
+    depth = {(account, False): 0}
+    queue = deque([(account, False)])
+    while queue:
+        state = queue.popleft()
+        node, escalated = state
+        if depth[state] >= max_hops:
+            continue
+        for u, key, data in _in_edges(graph, node):
+            if data.get("kind") not in PATH_KINDS or (unconditional_only and data.get("conditional")):
+                continue
+            prev = (u, escalated or data["kind"] == CAN_ESCALATE_TO)
+            if prev in depth:
+                continue
+            depth[prev] = depth[state] + 1
+            nxt[prev] = (state, key, data)
+            queue.append(prev)
+    return nxt
 
 
 def _keep_best(
