@@ -103,7 +103,9 @@ WRITE_LEVELS = frozenset({"Write", "Permissions management"})
 # resolves, in the assigned account, to a policy allowing * on *.
 FULL_ADMIN_AWS_MANAGED_POLICIES = (re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$"),)
 # Identity Center's own SAML provider in each account (the trust of its AWSReservedSSO_* roles)
-IDENTITY_CENTER_SAML_PROVIDER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:saml-provider/AWSSSO_[0-9A-Za-z]+_DO_NOT_DELETE$")
+IDENTITY_CENTER_SAML_PROVIDER = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:saml-provider/AWSSSO_[0-9A-Za-z]+_DO_NOT_DELETE$"
+)
 # The role Identity Center provisions for a permission set in each assigned account.
 SSO_ROLE_PATH_PREFIX = "/aws-reserved/sso.amazonaws.com/"
 SSO_ROLE_NAME = "AWSReservedSSO_{name}_"  # followed by an id without underscores
@@ -395,7 +397,9 @@ class _Builder:
                             if concrete is not None:
                                 decision = self._concrete_decision(concrete.principal, action, role_side)
                             else:
-                                decision = self._outsider_decision(source, source_type, source_account, action, role_side)
+                                decision = self._outsider_decision(
+                                    source, source_type, source_account, action, role_side
+                                )
                             if not decision.allowed:
                                 continue
                             edge = self._assume_edge(
