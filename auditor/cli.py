@@ -146,6 +146,19 @@ def collection_options(function: F) -> F:
             help="Worker processes sharing the accounts: collection is CPU-bound in Python, so use up to one "
             "per CPU core for large organisations.",
         ),
+        click.option(
+            "--executor",
+            type=click.Choice(("local", "dask")),
+            default="local",
+            show_default=True,
+            help="Where accounts are collected: on this machine, or one task per account on a Dask cluster "
+            '(needs pip install "aws-org-auditor[dask]" here and on the workers).',
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            help="With --executor dask: the Dask scheduler's address, e.g. tcp://dask-scheduler:8786.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -249,6 +262,8 @@ def _collect(kwargs: dict[str, Any]) -> Any:
         exclude_accounts=_split(kwargs["exclude_accounts"]) or configured.exclude_accounts,
         concurrency=flag_or_config("concurrency", configured.concurrency),
         processes=flag_or_config("processes", configured.processes),
+        executor=flag_or_config("executor", configured.executor),
+        scheduler=flag_or_config("scheduler", configured.scheduler),
         profile=kwargs["profile"],
         # A bar only for a person at a terminal: not with --quiet, nor when output goes to a file or a CI log.
         progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),

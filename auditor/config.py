@@ -4,7 +4,7 @@ collection settings a scheduled run would otherwise repeat on its command line."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -53,6 +53,8 @@ class CollectionConfig(_Strict):
     exclude_accounts: tuple[str, ...] = ()
     concurrency: int | None = Field(default=None, ge=1, le=64)
     processes: int | None = Field(default=None, ge=1, le=64)
+    executor: Literal["local", "dask"] | None = None
+    scheduler: str | None = None  # Dask scheduler address, e.g. tcp://dask-scheduler:8786
 
     @field_validator("accounts", "exclude_accounts", mode="before")
     @classmethod

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
@@ -36,6 +38,9 @@ from auditor.collect.session import (
 from auditor.errors import UserError
 from auditor.model import AccountSnapshot, CoverageGap, Manifest, Organization, Snapshot
 
+if TYPE_CHECKING:
+    from auditor.collect.dask_executor import DaskExecutor
+
 DEFAULT_REGION = "us-east-1"
 _Advance = Callable[[AccountSnapshot, int], None]  # (finished account, its number of gaps)
 NO_CREDENTIALS = (
@@ -57,19 +62,65 @@ class CollectOptions:
     processes: int = 1
     profile: str | None = None
     progress: bool = False  # rich progress bar on stderr when True
+    # "local": threads (and --processes) on this machine; "dask": one task per account on a Dask cluster.
+    executor: Literal["local", "dask"] = "local"
+    scheduler: str | None = None  # the Dask scheduler's address (tcp://HOST:8786) with executor "dask"
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
+    """An account to put in the snapshot."""
+
     account_id: str
     name: str
     status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class AccountJob:
+    """One account to collect, with everything a worker needs to start on its own: a thread here, a worker
+    process, or a task on a Dask worker that builds its own session from its environment."""
+
+    target: Target
+    options: CollectOptions
+    home_region: str
+    partition: str
+    caller_account: str
+
+
+@dataclass(frozen=True)
+class AccountOutcome:
+    """One collected account as it comes back to the run: its snapshot and gaps, and the API calls and rate-cap
+    waits it cost when they were counted away from the run's own counter (worker processes, Dask tasks)."""
+
+    snapshot: AccountSnapshot
+    gaps: tuple[CoverageGap, ...]
+    api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    waits: dict[str, WaitStats] = field(default_factory=dict)
+
+
+def lost_account(job: AccountJob, code: str, message: str, service: str = "auditor") -> AccountOutcome:
+    """The outcome of an account whose collection never came back (its worker was lost): not audited, one gap."""
+    gap = CoverageGap(account_id=job.target.account_id, service=service, operation="collect account",
+                      error_code=code, message=message)
+    return AccountOutcome(AccountSnapshot(account_id=job.target.account_id, name=job.target.name, audited=False),
+                          (gap,))
 
 
 def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
     """Collect a snapshot of the caller's organisation (or of the caller's account alone)."""
     # Global services (IAM, Organizations, STS, Budgets...) are called in the home region.
     home_region = session.region_name or (options.regions[0] if options.regions else DEFAULT_REGION)
+    with contextlib.ExitStack() as stack:
+        dask = None
+        if options.executor == "dask":
+            from auditor.collect.dask_executor import DaskExecutor  # the optional extra, imported only here
+
+            dask = stack.enter_context(DaskExecutor(options.scheduler or ""))
+        return _collect(session, options, home_region, dask)
+
+
+def _collect(session: boto3.Session, options: CollectOptions, home_region: str, dask: DaskExecutor | None) -> Snapshot:
     counter = ApiCallCounter()
     limiter = RateLimiter()  # one set of token buckets per run, shared by every account's clients
     caller = ClientFactory(session, "", counter, limiter)
@@ -88,50 +139,38 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
             org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
                          f"account {target.account_id} is {target.status}: not audited")
 
-    results: dict[str, tuple[AccountSnapshot, list[CoverageGap]]] = {}
+    results: dict[str, tuple[AccountSnapshot, tuple[CoverageGap, ...]]] = {}
     waits: dict[str, WaitStats] = {}
     processes = max(1, min(options.processes, len(audited)))
+    jobs = [AccountJob(target, options, home_region, partition, caller_account) for target in audited]
     # Identity Center is read beside the accounts rather than before them: it needs only the account list.
     beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix=IDENTITY_CENTER_THREADS)
-    pool: Executor = (
-        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix=ACCOUNT_THREADS)
-        if processes == 1
-        else ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
-    )
     try:
         with _progress(options.progress, len(audited)) as advance:
             identity_center = None if organization is None else beside.submit(
                 lambda: collect_identity_center(
                     caller, _identity_center_regions(caller, home_region, org_gaps),
                     [t.account_id for t in audited], org_gaps, options.concurrency))
-            if processes == 1:
-                collect_one = _account_collector(session, caller_account, sts, options, home_region, partition,
-                                                 counter, limiter)
-                futures = {pool.submit(collect_one, t): t for t in audited}
-                for future in as_completed(futures):
-                    snapshot, gaps = future.result()
-                    results[futures[future].account_id] = (snapshot, gaps)
-                    advance(snapshot, len(gaps))
+
+            def done(outcome: AccountOutcome) -> None:
+                counter.merge(outcome.api_calls)
+                _add_waits(waits, outcome.waits)
+                results[outcome.snapshot.account_id] = (outcome.snapshot, outcome.gaps)
+                advance(outcome.snapshot, len(outcome.gaps))
+
+            if dask is not None:
+                dask.run(jobs, done)
+            elif processes == 1:
+                _run_threads(jobs, done, session, sts, counter, limiter)
             else:
-                chunks = _chunks(audited, max(1, options.concurrency // processes))
-                jobs = [pool.submit(_collect_chunk, _Chunk(chunk, options, home_region, partition, caller_account))
-                        for chunk in chunks]
-                for job in as_completed(jobs):
-                    chunk_results, calls, chunk_waits = job.result()
-                    counter.merge(calls)
-                    _add_waits(waits, chunk_waits)
-                    for snapshot, gaps in chunk_results:
-                        results[snapshot.account_id] = (snapshot, gaps)
-                        advance(snapshot, len(gaps))
+                _run_processes(jobs, done, processes)
             if organization is not None and identity_center is not None:
                 organization = organization.model_copy(update={"identity_center": identity_center.result()})
     except BaseException:
-        # Ctrl-C (or a bug): drop the accounts not started yet rather than collect them all before stopping.
-        for executor in (pool, beside):
-            executor.shutdown(wait=False, cancel_futures=True)
+        # Ctrl-C (or a bug): stop reading Identity Center rather than finish it before stopping.
+        beside.shutdown(wait=False, cancel_futures=True)
         raise
-    for executor in (pool, beside):
-        executor.shutdown()
+    beside.shutdown()
     _add_waits(waits, limiter.stats())
 
     accounts: list[AccountSnapshot] = []
@@ -191,12 +230,12 @@ def _caller_identity(sts: Client) -> tuple[str, str]:
 
 def _targets(
     organization: Organization | None, caller_account: str, options: CollectOptions
-) -> list[_Target]:
+) -> list[Target]:
     """The accounts to put in the snapshot, in order (management/caller first, then by id)."""
     if organization is None:
-        candidates = [_Target(caller_account, "")]
+        candidates = [Target(caller_account, "")]
     else:
-        candidates = [_Target(a.id, a.name, a.status) for a in organization.accounts]
+        candidates = [Target(a.id, a.name, a.status) for a in organization.accounts]
         first = organization.management_account_id
         candidates.sort(key=lambda t: (t.account_id != first, t.account_id))
     known = {t.account_id for t in candidates}
@@ -214,50 +253,108 @@ def _targets(
     return selected
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    """Accounts one worker process collects together (threads inside it), with what it needs to start."""
-
-    targets: tuple[_Target, ...]
-    options: CollectOptions
-    home_region: str
-    partition: str
-    caller_account: str
-
-
-_ChunkResult = tuple[list[tuple[AccountSnapshot, list[CoverageGap]]], dict[str, dict[str, int]], dict[str, WaitStats]]
-
-
-def _chunks(targets: list[_Target], size: int) -> list[tuple[_Target, ...]]:
-    return [tuple(targets[start:start + size]) for start in range(0, len(targets), size)]
-
-
-def _collect_chunk(chunk: _Chunk) -> _ChunkResult:
-    """Runs in a worker process: the chunk's accounts in parallel threads, from a session rebuilt the way
-    the caller's was (profile or environment); returns their snapshots, API call counts and rate-cap waits."""
-    session = boto3.Session(profile_name=chunk.options.profile, region_name=chunk.home_region)
-    counter, limiter = ApiCallCounter(), RateLimiter()
-    sts = ClientFactory(session, chunk.caller_account, counter, limiter).client("sts", chunk.home_region)
-    collect_one = _account_collector(session, chunk.caller_account, sts, chunk.options, chunk.home_region,
-                                     chunk.partition, counter, limiter)
-    with ThreadPoolExecutor(max_workers=len(chunk.targets), thread_name_prefix=ACCOUNT_THREADS) as pool:
-        results = list(pool.map(collect_one, chunk.targets))
-    return results, counter.snapshot(), limiter.stats()
-
-
-def _account_collector(
-    caller_session: boto3.Session, caller_account: str, sts: Client, options: CollectOptions, home_region: str,
-    partition: str, counter: ApiCallCounter, limiter: RateLimiter,
-) -> Callable[[_Target], tuple[AccountSnapshot, list[CoverageGap]]]:
-    """Collects one account at a time, from any thread: the caller's own account with the caller's session,
-    every other one through the audit role."""
+def _run_threads(
+    jobs: list[AccountJob], done: Callable[[AccountOutcome], None], session: boto3.Session, sts: Client,
+    counter: ApiCallCounter, limiter: RateLimiter,
+) -> None:
+    """The accounts in this process's threads, with the caller's session and the run's own counter and limiter."""
+    if not jobs:
+        return
     sessions = SessionMaker()
 
-    def collect_one(target: _Target) -> tuple[AccountSnapshot, list[CoverageGap]]:
-        own = caller_session if target.account_id == caller_account else None
-        return _collect_account(own, sessions, sts, target, options, home_region, partition, counter, limiter)
+    def collect_one(job: AccountJob) -> AccountOutcome:
+        # The caller's own account with the caller's session, every other one through the audit role.
+        own = session if job.target.account_id == job.caller_account else None
+        snapshot, gaps = _collect_account(own, sessions, sts, job.target, job.options, job.home_region,
+                                          job.partition, counter, limiter)
+        return AccountOutcome(snapshot, tuple(gaps))
 
-    return collect_one
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs[0].options.concurrency), thread_name_prefix=ACCOUNT_THREADS)
+    try:
+        futures = [pool.submit(collect_one, job) for job in jobs]
+        for future in as_completed(futures):
+            done(future.result())
+    except BaseException:
+        # Ctrl-C (or a bug): drop the accounts not started yet rather than collect them all before stopping.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _run_processes(jobs: list[AccountJob], done: Callable[[AccountOutcome], None], processes: int) -> None:
+    """The accounts spread over worker processes, in chunks collected by threads inside each process."""
+    per_process = max(1, jobs[0].options.concurrency // processes) if jobs else 1
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        chunks = [pool.submit(_collect_chunk, tuple(jobs[start:start + per_process]))
+                  for start in range(0, len(jobs), per_process)]
+        for chunk in as_completed(chunks):
+            for outcome in chunk.result():
+                done(outcome)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _collect_chunk(jobs: tuple[AccountJob, ...]) -> list[AccountOutcome]:
+    """Runs in a worker process: the chunk's accounts in parallel threads, from a session rebuilt the way
+    the caller's was (profile or environment); each outcome carries the API calls and waits it cost."""
+    first = jobs[0]
+    session = boto3.Session(profile_name=first.options.profile, region_name=first.home_region)
+    sessions = SessionMaker()
+
+    def collect_one(job: AccountJob) -> AccountOutcome:
+        counter, limiter = ApiCallCounter(), RateLimiter()
+        sts = ClientFactory(session, job.caller_account, counter, limiter).client("sts", job.home_region)
+        own = session if job.target.account_id == job.caller_account else None
+        snapshot, gaps = _collect_account(own, sessions, sts, job.target, job.options, job.home_region,
+                                          job.partition, counter, limiter)
+        return AccountOutcome(snapshot, tuple(gaps), counter.snapshot(), limiter.stats())
+
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix=ACCOUNT_THREADS) as pool:
+        return list(pool.map(collect_one, jobs))
+
+
+class WorkerContext:
+    """What one worker (a Dask worker, or any process collecting accounts for a client elsewhere) keeps between
+    accounts: its own session, built from its environment (instance role, IRSA, profile), the account that session
+    belongs to, and the shared service models. Built on the worker, never sent to it."""
+
+    def __init__(self, home_region: str, profile: str | None = None) -> None:
+        self.session = boto3.Session(profile_name=profile, region_name=home_region)
+        self.sessions = SessionMaker()
+        self.setup_calls = ApiCallCounter()
+        self._lock = threading.Lock()
+        sts = ClientFactory(self.session, "", self.setup_calls, RateLimiter()).client("sts", home_region)
+        try:
+            self.account_id: str | None = str(sts.get_caller_identity()["Account"])
+            self.setup_calls.rename("", self.account_id)
+        except AWS_ERRORS:
+            # Not fatal here: every account is then reached through AssumeRole, whose failure is a coverage gap.
+            self.account_id = None
+
+    def take_setup_calls(self) -> dict[str, dict[str, int]]:
+        """The calls made to set the worker up, handed over once (with the first account's outcome)."""
+        with self._lock:
+            calls = self.setup_calls.snapshot()
+            self.setup_calls = ApiCallCounter()
+        return calls
+
+
+def collect_account_job(job: AccountJob, context: WorkerContext) -> AccountOutcome:
+    """Collect one account on a worker, the same way the local executor does: the worker's own account with its
+    own session, every other one by assuming the audit role from the worker's own credentials."""
+    counter, limiter = ApiCallCounter(), RateLimiter()
+    own = context.session if context.account_id == job.target.account_id else None
+    sts = ClientFactory(context.session, context.account_id or "", counter, limiter).client("sts", job.home_region)
+    snapshot, gaps = _collect_account(own, context.sessions, sts, job.target, job.options, job.home_region,
+                                      job.partition, counter, limiter)
+    calls = counter.snapshot()
+    for account, operations in context.take_setup_calls().items():
+        for operation, count in operations.items():
+            calls.setdefault(account, {})[operation] = calls.get(account, {}).get(operation, 0) + count
+    return AccountOutcome(snapshot, tuple(gaps), calls, limiter.stats())
 
 
 def _add_waits(total: dict[str, WaitStats], more: dict[str, WaitStats]) -> None:
@@ -270,7 +367,7 @@ def _collect_account(
     caller_session: boto3.Session | None,
     sessions: SessionMaker,
     sts: Client,
-    target: _Target,
+    target: Target,
     options: CollectOptions,
     home_region: str,
     partition: str,
