@@ -171,15 +171,13 @@ def cli() -> None:
     """Multi-account AWS security posture auditor: are your environments isolated, who can reach production?"""
 
 
-def _report(result: Any, out: Path, formats: tuple[str, ...], quiet: bool) -> dict[str, Path]:
-    from auditor.report import render_summary, write_reports
+def _report_lines(result: Any, written: dict[str, Path], quiet: bool) -> None:
+    from auditor.report import render_summary
 
-    written = write_reports(result, out, formats)
     if not quiet:
         click.echo(render_summary(result))
         for kind, path in written.items():
             click.echo(f"{kind:>5}: {path}")
-    return written
 
 
 def _exit_code(result: Any, kwargs: dict[str, Any], partial: bool) -> int:
@@ -194,11 +192,44 @@ def _exit_code(result: Any, kwargs: dict[str, Any], partial: bool) -> int:
     return EXIT_PARTIAL if partial else EXIT_OK
 
 
-def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any]) -> Any:
-    from auditor.analyze import RuleSelection, analyze
+def _check_analysis_inputs(out: Path, kwargs: dict[str, Any], snapshot_dir: Path | None = None) -> None:
+    """Everything about the flags, the config and the output places that can be checked before a long
+    collection: a mistake found here costs the user nothing."""
     from auditor.config import load_config, resolve_config_path
+    from auditor.outputs import check_output_directory
+    from auditor.snapshot import check_snapshot_target
     from auditor.suppressions import load_suppressions
 
+    _formats(kwargs["formats"])
+    if kwargs["fail_on_new"] and not (kwargs["history_path"] and kwargs["fail_on"]):
+        raise UserError("--fail-on-new needs --history DB and --fail-on SEVERITY")
+    load_config(kwargs["config_path"])
+    suppressions_file = kwargs["suppressions_path"] or resolve_config_path(kwargs["config_path"])
+    if suppressions_file:
+        load_suppressions(suppressions_file)
+    if snapshot_dir is not None:
+        check_snapshot_target(snapshot_dir.resolve(), force=kwargs.get("force", False), flag=_snapshot_flag())
+    check_output_directory(out)
+
+
+def _snapshot_flag() -> str:
+    return "--snapshot-out" if click.get_current_context().info_name == "demo" else "--out"
+
+
+def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any], snapshot_dir: Path | None = None) -> Any:
+    """Analyse, then write every output (the snapshot when ``snapshot_dir`` is given, the reports) and
+    record the run in the history store: all of it, or (on any failure or Ctrl-C) none of it."""
+    from dataclasses import replace
+
+    from auditor.analyze import RuleSelection, analyze
+    from auditor.config import load_config, resolve_config_path
+    from auditor.history import PendingRun, begin_run
+    from auditor.outputs import OutputSet
+    from auditor.report import stage_reports
+    from auditor.snapshot import check_snapshot_target, fill_snapshot_directory
+    from auditor.suppressions import load_suppressions
+
+    _check_analysis_inputs(out, kwargs, snapshot_dir)
     config = load_config(kwargs["config_path"])
     suppressions_file = kwargs["suppressions_path"] or resolve_config_path(kwargs["config_path"])
     selection = RuleSelection(
@@ -207,31 +238,39 @@ def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any]) -> Any
         rules_dirs=tuple(kwargs["rules_dirs"]),
         suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
-    formats = _formats(kwargs["formats"])
-    if kwargs["fail_on_new"] and not (kwargs["history_path"] and kwargs["fail_on"]):
-        raise UserError("--fail-on-new needs --history DB and --fail-on SEVERITY")
     result = analyze(snapshot, config, selection)
+    pending: PendingRun | None = None
     if kwargs["history_path"]:
-        result = _with_history(result, kwargs["history_path"])
-    _report(result, out, formats, kwargs["quiet"])
+        pending = begin_run(kwargs["history_path"], result.findings_document())
+        result = replace(result, history=_history_info(pending))
+    try:
+        with OutputSet() as outputs:
+            if snapshot_dir is not None:
+                target = snapshot_dir.resolve()
+                check_snapshot_target(target, force=kwargs.get("force", False), flag=_snapshot_flag())
+                fill_snapshot_directory(snapshot, outputs.stage_directory(target))
+            written = stage_reports(result, out, _formats(kwargs["formats"]), outputs)
+            # the history store is committed last, after every output is in place
+            outputs.commit(finalize=pending.commit if pending else None)
+    except BaseException:
+        if pending is not None:
+            pending.rollback()
+        raise
+    _report_lines(result, written, kwargs["quiet"])
     return result
 
 
-def _with_history(result: Any, db_path: Path) -> Any:
-    from dataclasses import replace
-
-    from auditor.history import record_run
+def _history_info(pending: Any) -> Any:
     from auditor.result import HistoryInfo
 
-    delta = record_run(db_path, result.findings_document())
-    info = HistoryInfo(
+    delta = pending.delta
+    return HistoryInfo(
         previous_run_id=delta.previous_run_id,
         new=delta.new,
         resolved=delta.resolved,
         persisting=delta.persisting,
         first_seen=dict(delta.first_seen),
     )
-    return replace(result, history=info)
 
 
 def _collect(kwargs: dict[str, Any]) -> Any:
@@ -275,11 +314,17 @@ def _partial(snapshot: Any) -> bool:
     return bool(snapshot.coverage) or not all(a.audited for a in snapshot.accounts)
 
 
+FORCE_HELP = "Replace the snapshot directory even when it is not empty and not an earlier snapshot."
+
+
 @cli.command()
 @collection_options
 @analysis_options
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 def audit(**kwargs: Any) -> None:
     """Collect from AWS, then analyse and write the reports (collect + analyze in one step)."""
+    out = kwargs["out"] or Path("out/audit")
+    _check_analysis_inputs(out, kwargs, out / "snapshot")
     snapshot = _collect(kwargs)
     if not any(a.audited for a in snapshot.accounts):
         raise UserError(
@@ -288,11 +333,7 @@ def audit(**kwargs: Any) -> None:
                 f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]
             )
         )
-    out = kwargs["out"] or Path("out/audit")
-    from auditor.snapshot import write_snapshot
-
-    write_snapshot(snapshot, out / "snapshot")
-    result = _analyze_and_report(snapshot, out, kwargs)
+    result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=out / "snapshot")
     sys.exit(_exit_code(result, kwargs, _partial(snapshot)))
 
 
@@ -306,12 +347,16 @@ def audit(**kwargs: Any) -> None:
     help="auditor.yaml, for its collection settings (default: ./auditor.yaml if present).",
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 def collect(**kwargs: Any) -> None:
     """Collect an offline snapshot (no analysis); analyse it later with `auditor analyze`."""
-    from auditor.snapshot import write_snapshot
+    from auditor.config import load_config
+    from auditor.snapshot import check_snapshot_target, write_snapshot
 
+    load_config(kwargs["config_path"])
+    check_snapshot_target(kwargs["out"].resolve(), force=kwargs["force"])
     snapshot = _collect(kwargs)
-    path = write_snapshot(snapshot, kwargs["out"])
+    path = write_snapshot(snapshot, kwargs["out"], force=kwargs["force"])
     if not kwargs["quiet"]:
         audited = sum(a.audited for a in snapshot.accounts)
         click.echo(
@@ -342,17 +387,18 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
     default=None,
     help="Also write the demo's snapshot here (default: OUT/snapshot).",
 )
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
     """Audit a built-in demo organisation simulated with moto (no AWS account needed)."""
     from auditor.demo_run import collect_demo
-    from auditor.snapshot import write_snapshot
 
     out = kwargs["out"] or Path("out/demo")
+    snapshot_dir = snapshot_out or out / "snapshot"
+    _check_analysis_inputs(out, kwargs, snapshot_dir)
     if not kwargs["quiet"]:
         click.echo("Building the demo organisation (simulated with moto) and auditing it...")
     snapshot = collect_demo()
-    write_snapshot(snapshot, snapshot_out or out / "snapshot")
-    result = _analyze_and_report(snapshot, out, kwargs)
+    result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=snapshot_dir)
     sys.exit(_exit_code(result, kwargs, partial=False))
 
 
@@ -438,6 +484,10 @@ def compliance(snapshot_dir: Path, frameworks: tuple[str, ...], config_path: Pat
 
             raise UserError(f"unknown framework {name!r}; choose from {', '.join(FRAMEWORKS)} (or cis-3.0, cis-7.0)")
         chosen.append(known)
+    if out is not None:
+        from auditor.outputs import check_output_directory
+
+        check_output_directory(out)
     snapshot = read_snapshot(snapshot_dir)
     result = analyze(snapshot, load_config(config_path), RuleSelection(rules_dirs=rules_dirs))
     rows = assess(result)
@@ -477,6 +527,16 @@ def _exit_now(code: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    from auditor.outputs import PRIVATE_UMASK
+
+    previous_umask = os.umask(PRIVATE_UMASK)  # whatever the auditor creates is its operator's only
+    try:
+        _main(argv)
+    finally:
+        os.umask(previous_umask)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="auditor", standalone_mode=False)
     except UserError as exc:

@@ -9,9 +9,8 @@ contract keeps stable across runs for the same issue on the same resource.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
+from auditor.outputs import PRIVATE_FILE_MODE, make_private_dirs
 
 HISTORY_SCHEMA_VERSION = 1
 SUPPORTED_FINDINGS_MAJOR = "1"
@@ -292,27 +292,72 @@ def _unusable(db_path: Path, exc: sqlite3.Error) -> UserError:
     return UserError(_one_line(f"{db_path}: not a usable history database ({exc})"))
 
 
-@contextmanager
-def _transaction(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on a store at the current schema version, created when the file is new."""
+def _open_store(db_path: Path) -> sqlite3.Connection:
+    """A connection in an open write transaction on a store at the current schema version; a new store
+    file is created readable by its owner only."""
     try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(db_path.parent)
     except OSError as exc:
         raise UserError(_one_line(f"{db_path}: cannot create its folder ({exc.strerror or exc})")) from None
+    if db_path.is_dir():
+        raise UserError(_one_line(f"{db_path}: not a usable history database (it is a directory)"))
+    if not db_path.exists():
+        try:
+            os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise UserError(_one_line(f"{db_path}: cannot create it ({exc.strerror or exc})")) from None
+    connection: sqlite3.Connection | None = None
     try:
-        with closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
-            connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                _ensure_schema(connection, db_path)
-                yield connection
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-    except sqlite3.DatabaseError as exc:
-        raise _unusable(db_path, exc) from None
+        connection = sqlite3.connect(db_path, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("BEGIN IMMEDIATE")
+        _ensure_schema(connection, db_path)
+    except BaseException as exc:
+        if connection is not None:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            connection.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise _unusable(db_path, exc) from None
+        raise
+    return connection
+
+
+class PendingRun:
+    """A run written into an open transaction of the store: nothing is stored until ``commit``.
+
+    The CLI commits only after every report file is in place, so a run whose reports could not be
+    written (disk full, a bad --out, Ctrl-C) is never counted as the previous run.
+    """
+
+    def __init__(self, db_path: Path, connection: sqlite3.Connection, delta: RunDelta | None = None) -> None:
+        self.db_path = db_path
+        self.connection = connection
+        self.delta = delta
+
+        self.closed = False
+
+    def commit(self) -> None:
+        try:
+            self.connection.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self.rollback()
+            raise _unusable(self.db_path, exc) from None
+        self.closed = True
+        self.connection.close()
+
+    def rollback(self) -> None:
+        """Store nothing; safe to call again, and after ``commit``'s failure."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+        finally:
+            self.connection.close()
 
 
 def _ensure_schema(connection: sqlite3.Connection, db_path: Path) -> None:
@@ -338,18 +383,34 @@ def record_run(db_path: Path, document: dict[str, Any]) -> RunDelta:
     Recording a document whose organisation and generated_at are already stored adds nothing and
     returns that run's delta again.
     """
+    pending = begin_run(db_path, document)
+    pending.commit()
+    assert pending.delta is not None
+    return pending.delta
+
+
+def begin_run(db_path: Path, document: dict[str, Any]) -> PendingRun:
+    """``record_run`` up to, not including, the commit: the caller commits or rolls back the result."""
     check_document(document, "findings document")
     live = _by_id(document, "findings", "findings document")
     hidden = _by_id(document, "suppressed_findings", "findings document")
     org_key = organization_key(document)
     generated_at = str(document.get("generated_at", ""))
     generated_ts = _timestamp(generated_at, "findings document")
-    with _transaction(db_path) as db:
+    pending = PendingRun(db_path, _open_store(db_path))
+    try:
+        db = pending.connection
         existing = db.execute(
             "SELECT id FROM runs WHERE org_key = ? AND generated_ts = ?", (org_key, generated_ts)
         ).fetchone()
         run_id = int(existing[0]) if existing else _insert_run(db, document, org_key, generated_ts, live, hidden)
-        return _delta(db, run_id, org_key, generated_ts)
+        pending.delta = _delta(db, run_id, org_key, generated_ts)
+    except BaseException as exc:
+        pending.rollback()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise _unusable(db_path, exc) from None
+        raise
+    return pending
 
 
 def _insert_run(

@@ -1,21 +1,25 @@
 """The on-disk snapshot: a directory with ``manifest.json``, ``organization.json``,
 ``coverage.json`` and ``accounts/<account-id>.json``.
 
-Writes go to a temporary sibling directory that is renamed into place at the end, so an
-interrupted collection never leaves a half-written snapshot behind.
+Writes go to a private staging directory beside the target that is moved into place at the end (see
+``auditor.outputs.OutputSet``), so an interrupted collection never leaves a half-written snapshot. A
+target is replaced only when it is empty or an earlier snapshot (``check_snapshot_target``).
+
+Reading treats the directory as untrusted input: account ids are 12 digits, each shard is the account
+its file name says, no account twice, every file inside the directory, no NaN or Infinity. A snapshot of
+a newer minor schema version is read with the fields this auditor does not know left out.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-from auditor.errors import SnapshotError
+from auditor.errors import SnapshotError, UserError
 from auditor.model import (
     SNAPSHOT_SCHEMA_VERSION,
     AccountSnapshot,
@@ -24,92 +28,229 @@ from auditor.model import (
     Organization,
     Snapshot,
 )
+from auditor.outputs import OutputSet, make_private_dirs, write_private_text
 
 MANIFEST = "manifest.json"
 ORGANIZATION = "organization.json"
 COVERAGE = "coverage.json"
 ACCOUNTS_DIR = "accounts"
+ACCOUNT_ID = re.compile(r"^\d{12}\Z")
+# The keys every manifest this auditor ever wrote has: how an earlier snapshot is recognised.
+MANIFEST_MARKERS = ("schema_version", "tool_version", "mode")
 
 
-def _dump(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+# --- writing ----------------------------------------------------------------------------------------
 
 
-def write_snapshot(snapshot: Snapshot, directory: Path) -> Path:
-    """Write ``snapshot`` to ``directory`` atomically (replacing an earlier snapshot there)."""
-    directory = directory.resolve()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    previous: Path | None = None
+def dump_json(data: object) -> str:
+    """The snapshot's JSON text; NaN and Infinity are refused (they are not JSON)."""
+    return json.dumps(data, indent=1, sort_keys=True, default=str, allow_nan=False) + "\n"
+
+
+def write_json_file(path: Path, data: object) -> Path:
+    """A new private (0600) JSON file of the snapshot."""
+    return write_private_text(path, dump_json(data))
+
+
+def account_shard_name(account_id: str) -> str:
+    """The file name of an account's shard, for a validated 12-digit account id only."""
+    if not ACCOUNT_ID.match(account_id):
+        raise SnapshotError(f"account id {account_id!r} is not 12 digits")
+    return f"{account_id}.json"
+
+
+def is_snapshot_directory(directory: Path) -> bool:
+    """Whether ``directory`` holds a manifest.json written by this auditor (any version)."""
     try:
-        _dump(staging / MANIFEST, snapshot.manifest.model_dump(mode="json"))
-        org = snapshot.organization.model_dump(mode="json") if snapshot.organization else None
-        _dump(staging / ORGANIZATION, org)
-        _dump(staging / COVERAGE, [gap.model_dump(mode="json") for gap in snapshot.coverage])
-        (staging / ACCOUNTS_DIR).mkdir()
-        for account in snapshot.accounts:
-            _dump(staging / ACCOUNTS_DIR / f"{account.account_id}.json", account.model_dump(mode="json"))
-        if directory.exists():
-            previous = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, previous / "snapshot")
-            try:
-                os.replace(staging, directory)
-            except BaseException:
-                os.rename(previous / "snapshot", directory)  # put the earlier snapshot back
-                raise
-        else:
-            os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(manifest, dict) and all(key in manifest for key in MANIFEST_MARKERS)
+
+
+def check_snapshot_target(directory: Path, *, force: bool = False, flag: str = "--out") -> None:
+    """A snapshot may replace ``directory`` only when it is absent, empty or an earlier snapshot.
+
+    Anything else (the current directory, a folder of the user's files, the history database's
+    folder) is a one-line UserError unless ``force``; a file is never replaced.
+    """
+    if directory.is_symlink() and not directory.exists():
+        raise UserError(f"{flag} {directory} is a broken symbolic link")
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise UserError(f"{flag} {directory} is a file, not a snapshot directory")
+    if force or is_snapshot_directory(directory):
+        return
+    try:
+        empty = next(directory.iterdir(), None) is None
+    except OSError as exc:
+        raise UserError(f"{flag} {directory}: cannot read this directory ({exc.strerror or exc})") from None
+    if not empty:
+        raise UserError(
+            f"{flag} {directory} is not empty and is not an earlier snapshot (no auditor manifest.json); "
+            "refusing to replace it: choose another directory, or add --force to replace it"
+        )
+
+
+def fill_snapshot_directory(snapshot: Snapshot, directory: Path) -> Path:
+    """Write every file of ``snapshot`` into the empty (staging) ``directory``, each private."""
+    write_json_file(directory / MANIFEST, snapshot.manifest.model_dump(mode="json"))
+    org = snapshot.organization.model_dump(mode="json") if snapshot.organization else None
+    write_json_file(directory / ORGANIZATION, org)
+    write_json_file(directory / COVERAGE, [gap.model_dump(mode="json") for gap in snapshot.coverage])
+    make_private_dirs(directory / ACCOUNTS_DIR)
+    for account in snapshot.accounts:
+        write_json_file(directory / ACCOUNTS_DIR / account_shard_name(account.account_id),
+                        account.model_dump(mode="json"))
     return directory
 
 
-def _load_json(path: Path) -> object:
+def stage_snapshot(snapshot: Snapshot, directory: Path, outputs: OutputSet, *, force: bool = False) -> Path:
+    """Write ``snapshot`` beside ``directory``; it replaces ``directory`` when ``outputs`` commits."""
+    directory = directory.resolve()
+    check_snapshot_target(directory, force=force)
+    return fill_snapshot_directory(snapshot, outputs.stage_directory(directory))
+
+
+def write_snapshot(snapshot: Snapshot, directory: Path, *, force: bool = False) -> Path:
+    """Write ``snapshot`` to ``directory`` atomically (replacing an earlier snapshot there, or anything
+    with ``force``)."""
+    with OutputSet() as outputs:
+        stage_snapshot(snapshot, directory, outputs, force=force)
+        outputs.commit()
+    return directory.resolve()
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json_text(text: str) -> object:
+    """Strict JSON: NaN, Infinity and nesting deeper than Python's stack are ValueErrors."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def inside_snapshot(directory: Path, relative: str) -> Path:
+    """``directory / relative``, refused when it (or a symbolic link on the way) leads outside ``directory``."""
+    root = directory.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise SnapshotError(f"snapshot {directory}: {relative} leads outside the snapshot directory")
+    return path
+
+
+def _load_json(directory: Path, relative: str) -> object:
+    path = inside_snapshot(directory, relative)
+    try:
+        return parse_json_text(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SnapshotError(f"snapshot is incomplete: {path} is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SnapshotError(f"snapshot file {path} is not valid JSON: {exc}") from None
+        raise SnapshotError(f"snapshot is incomplete: {directory / relative} is missing") from None
+    except IsADirectoryError:
+        raise SnapshotError(f"snapshot file {directory / relative} is a directory") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SnapshotError(f"snapshot file {directory / relative} is not valid JSON: {exc}") from None
 
 
-def _validation_message(path: Path, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"snapshot file {path} is corrupt: {where}: {first['msg']}"
+def _version(text: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _without_unknown_fields(data: Any, errors: list[Any]) -> list[str]:
+    """Drop, in place, each key an ``extra_forbidden`` error points at; returns their dotted paths."""
+    dropped = []
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        *parents, key = error["loc"]
+        holder = data
+        for part in parents:
+            holder = holder[part]
+        if isinstance(holder, dict) and key in holder:
+            del holder[key]
+            dropped.append(".".join(str(part) for part in error["loc"]))
+    return dropped
+
+
+def validate_record(model: type[Any], data: Any, path: Path, newer: str | None) -> Any:
+    """``model`` validated from ``data``; with ``newer`` (a newer minor version) unknown fields are dropped."""
+    attempts = 3
+    while True:
+        attempts -= 1
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if newer and attempts and isinstance(data, dict) and _without_unknown_fields(data, errors):
+                continue
+            first = errors[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            schema = f" (written by a newer schema {newer})" if newer else ""
+            raise SnapshotError(f"snapshot file {path} is corrupt{schema}: {where}: {first['msg']}") from None
+
+
+def check_schema_version(directory: Path, raw_manifest: dict[str, Any]) -> str | None:
+    """None when the manifest is of this auditor's schema (or older minor); the version when it is a newer
+    minor one; a SnapshotError for another major version."""
+    version = str(raw_manifest.get("schema_version", ""))
+    ours, theirs = _version(SNAPSHOT_SCHEMA_VERSION), _version(version)
+    if ours is None or theirs is None or theirs[0] != ours[0]:
+        raise SnapshotError(
+            f"snapshot {directory} has schema version {version or 'none'}; "
+            f"this auditor reads version {SNAPSHOT_SCHEMA_VERSION.split('.')[0]}.x"
+        )
+    return version if theirs[1] > ours[1] else None
+
+
+def check_account_ids(directory: Path, account_ids: tuple[str, ...]) -> None:
+    """Every listed account id is 12 digits and listed once."""
+    seen: set[str] = set()
+    for account_id in account_ids:
+        if not ACCOUNT_ID.match(account_id):
+            raise SnapshotError(f"snapshot file {directory / MANIFEST} is corrupt: account id {account_id!r} "
+                                "is not 12 digits")
+        if account_id in seen:
+            raise SnapshotError(f"snapshot file {directory / MANIFEST} is corrupt: account {account_id} "
+                                "is listed twice")
+        seen.add(account_id)
+
+
+def read_account_shard(directory: Path, account_id: str, newer: str | None = None) -> AccountSnapshot:
+    """One account's shard, checked to be the account its file name says."""
+    relative = f"{ACCOUNTS_DIR}/{account_shard_name(account_id)}"
+    path = directory / relative
+    account: AccountSnapshot = validate_record(AccountSnapshot, _load_json(directory, relative), path, newer)
+    if account.account_id != account_id:
+        raise SnapshotError(
+            f"snapshot file {path} is corrupt: it holds account {account.account_id!r}, not {account_id}"
+        )
+    return account
 
 
 def read_snapshot(directory: Path) -> Snapshot:
     """Read and validate a snapshot directory; any problem is a one-line ``SnapshotError``."""
     if not directory.is_dir():
         raise SnapshotError(f"snapshot directory {directory} does not exist")
-    manifest_path = directory / MANIFEST
-    raw_manifest = _load_json(manifest_path)
+    raw_manifest = _load_json(directory, MANIFEST)
     if not isinstance(raw_manifest, dict):
-        raise SnapshotError(f"snapshot file {manifest_path} is corrupt: expected a JSON object")
-    version = str(raw_manifest.get("schema_version", ""))
-    if version.split(".")[0] != SNAPSHOT_SCHEMA_VERSION.split(".")[0]:
-        raise SnapshotError(
-            f"snapshot {directory} has schema version {version or 'none'}; "
-            f"this auditor reads version {SNAPSHOT_SCHEMA_VERSION}"
-        )
-    current = manifest_path
-    try:
-        manifest = Manifest.model_validate(raw_manifest)
-        current = directory / ORGANIZATION
-        raw_org = _load_json(current)
-        organization = Organization.model_validate(raw_org) if raw_org is not None else None
-        current = directory / COVERAGE
-        raw_coverage = _load_json(current)
-        if not isinstance(raw_coverage, list):
-            raise SnapshotError(f"snapshot file {current} is corrupt: expected a JSON list")
-        coverage = tuple(CoverageGap.model_validate(gap) for gap in raw_coverage)
-        accounts = []
-        for account_id in manifest.account_ids:
-            current = directory / ACCOUNTS_DIR / f"{account_id}.json"
-            accounts.append(AccountSnapshot.model_validate(_load_json(current)))
-    except ValidationError as exc:
-        raise SnapshotError(_validation_message(current, exc)) from None
-    return Snapshot(manifest=manifest, organization=organization, accounts=tuple(accounts), coverage=coverage)
+        raise SnapshotError(f"snapshot file {directory / MANIFEST} is corrupt: expected a JSON object")
+    newer = check_schema_version(directory, raw_manifest)
+    manifest: Manifest = validate_record(Manifest, raw_manifest, directory / MANIFEST, newer)
+    check_account_ids(directory, manifest.account_ids)
+    raw_org = _load_json(directory, ORGANIZATION)
+    organization = (
+        validate_record(Organization, raw_org, directory / ORGANIZATION, newer) if raw_org is not None else None
+    )
+    raw_coverage = _load_json(directory, COVERAGE)
+    if not isinstance(raw_coverage, list):
+        raise SnapshotError(f"snapshot file {directory / COVERAGE} is corrupt: expected a JSON list")
+    coverage = tuple(validate_record(CoverageGap, gap, directory / COVERAGE, newer) for gap in raw_coverage)
+    accounts = tuple(read_account_shard(directory, account_id, newer) for account_id in manifest.account_ids)
+    return Snapshot(manifest=manifest, organization=organization, accounts=accounts, coverage=coverage)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.errors import UserError
-from auditor.report.compliance_report import COMPLIANCE_CSV, write_compliance
+from auditor.outputs import OutputSet
+from auditor.report.compliance_report import COMPLIANCE_CSV, stage_compliance
 from auditor.report.csv_report import findings_frame, render_csv
-from auditor.report.files import write_text_atomically
 from auditor.report.html_report import render_html
 from auditor.report.json_report import findings_schema, render_json, validate_findings_document
 from auditor.report.markdown import render_markdown
@@ -36,18 +36,17 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_summary",
+    "stage_reports",
     "validate_findings_document",
     "write_reports",
 ]
 
 
-def write_reports(
-    result: AuditResult, out_dir: Path, formats: Sequence[str] = ("html", "json", "csv")
+def stage_reports(
+    result: AuditResult, out_dir: Path, formats: Sequence[str], outputs: OutputSet
 ) -> dict[str, Path]:
-    """Write the requested reports into ``out_dir``; returns format -> path written.
-
-    The findings document is validated against the schema before anything is written.
-    """
+    """Render the requested reports into ``outputs`` (they appear in ``out_dir`` when it commits);
+    returns format -> final path. The findings document is validated against the schema first."""
     unknown = [f for f in formats if f not in REPORT_FILES]
     if unknown:
         raise UserError(
@@ -55,7 +54,6 @@ def write_reports(
         )
     document = result.findings_document()
     validate_findings_document(document)
-    out_dir.mkdir(parents=True, exist_ok=True)
     renderers = {
         "html": lambda: render_html(result, document),
         "json": lambda: render_json(result, document),
@@ -63,12 +61,23 @@ def write_reports(
         "md": lambda: render_markdown(result),
         "ocsf": lambda: ocsf_json(result),
     }
-    written: dict[str, Path] = {}
+    staged: dict[str, Path] = {}
     for name in dict.fromkeys(formats):
         if name == "compliance":
-            written[name] = write_compliance(result, out_dir)[0]
+            staged[name] = stage_compliance(result, out_dir, outputs)[0]
             continue
         path = out_dir / REPORT_FILES[name]
-        write_text_atomically(path, renderers[name]())
-        written[name] = path
+        outputs.stage_text(path, renderers[name]())
+        staged[name] = path
+    return staged
+
+
+def write_reports(
+    result: AuditResult, out_dir: Path, formats: Sequence[str] = ("html", "json", "csv")
+) -> dict[str, Path]:
+    """Write the requested reports into ``out_dir``, all of them or (on any failure) none; returns
+    format -> path written."""
+    with OutputSet() as outputs:
+        written = stage_reports(result, out_dir, formats, outputs)
+        outputs.commit()
     return written

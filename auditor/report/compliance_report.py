@@ -13,8 +13,8 @@ import pandas as pd
 from auditor import __version__
 from auditor.assessment import ControlResult, assess, score
 from auditor.compliance import FRAMEWORKS
+from auditor.outputs import OutputSet
 from auditor.report.csv_report import neutralise_formula
-from auditor.report.files import write_text_atomically
 from auditor.result import AuditResult
 
 COMPLIANCE_CSV = "compliance.csv"
@@ -95,14 +95,28 @@ def _score_json(value: Any) -> dict[str, Any]:
             "not_collected": value.not_collected, "manual": value.manual, "percent": value.percent}
 
 
-def write_compliance(result: AuditResult, out_dir: Path, rows: Sequence[ControlResult] | None = None) -> list[Path]:
-    """compliance.csv and one evidence JSON per framework into ``out_dir``; returns the paths written."""
+def stage_compliance(
+    result: AuditResult, out_dir: Path, outputs: OutputSet, rows: Sequence[ControlResult] | None = None
+) -> list[Path]:
+    """compliance.csv and one evidence JSON per framework staged in ``outputs`` for ``out_dir``; returns
+    the final paths."""
     rows = assess(result) if rows is None else rows
-    written = [write_text_atomically(out_dir / COMPLIANCE_CSV, render_compliance_csv(rows))]
+    texts = {COMPLIANCE_CSV: render_compliance_csv(rows)}
     for framework in FRAMEWORKS:
         document = evidence_document(result, framework, rows)
-        written.append(write_text_atomically(out_dir / evidence_file_name(framework),
-                                             json.dumps(document, indent=2, ensure_ascii=False, default=str)))
+        texts[evidence_file_name(framework)] = json.dumps(
+            document, indent=2, ensure_ascii=False, default=str, allow_nan=False
+        )
+    for name, text in texts.items():
+        outputs.stage_text(out_dir / name, text)
+    return [out_dir / name for name in texts]
+
+
+def write_compliance(result: AuditResult, out_dir: Path, rows: Sequence[ControlResult] | None = None) -> list[Path]:
+    """compliance.csv and one evidence JSON per framework into ``out_dir`` (all or none); returns the paths."""
+    with OutputSet() as outputs:
+        written = stage_compliance(result, out_dir, outputs, rows)
+        outputs.commit()
     return written
 
 

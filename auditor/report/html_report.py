@@ -54,7 +54,7 @@ _UNSAFE_IN_RAW_TEXT = re.compile(r"</(script|style)|<!--", re.IGNORECASE)
 
 def script_json(data: object) -> Markup:
     """JSON for a ``<script type="application/json">`` element that no value can break out of."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
     for raw, escaped in _SCRIPT_ESCAPES:
         text = text.replace(raw, escaped)
     return Markup(text)

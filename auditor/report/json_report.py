@@ -71,4 +71,4 @@ def render_json(result: AuditResult, document: dict[str, Any] | None = None) -> 
     if document is None:
         document = result.findings_document()
         validate_findings_document(document)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

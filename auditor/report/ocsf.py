@@ -16,7 +16,7 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import UserError
 from auditor.findings import Finding
-from auditor.report.files import write_text_atomically
+from auditor.outputs import write_text_atomically
 from auditor.result import AuditResult
 
 OCSF_VERSION = "1.3.0"
@@ -192,7 +192,7 @@ def render_ocsf(result: AuditResult) -> list[dict[str, Any]]:
 
 def ocsf_json(result: AuditResult) -> str:
     """The events as a JSON array, the shape Security Hub's and most SIEMs' batch importers read."""
-    return json.dumps(render_ocsf(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(render_ocsf(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_ocsf(result: AuditResult, path: Path) -> Path:
