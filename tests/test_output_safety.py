@@ -277,8 +277,7 @@ def test_ctrl_c_during_the_final_moves_waits_until_they_are_done() -> None:
     from auditor.outputs import held_signals
 
     done: list[str] = []
-    with pytest.raises(KeyboardInterrupt):
-        with held_signals():
-            signal.raise_signal(signal.SIGINT)
-            done.append("every move")
+    with pytest.raises(KeyboardInterrupt), held_signals():
+        signal.raise_signal(signal.SIGINT)
+        done.append("every move")
     assert done == ["every move"]
