@@ -439,6 +439,30 @@ def _seed_staging(acct: _Account, ids: dict[str, str]) -> None:
     acct.role("build-runner-limited", codebuild_trust, inline=passes("batch-reader-ec2"))
 
 
+def _seed_staging_modify_then_use(acct: _Account) -> None:
+    # Modify then use (PRIVESC-001, iam-attach-role-policy via assume-role): the release role may attach any
+    # managed policy to a role it can assume, so it can make that role an administrator and become it.
+    account_trust = _trust({"AWS": f"arn:aws:iam::{acct.account_id}:root"})
+    acct.role("deploy-target", account_trust, inline=_allow("s3:GetObject", "*"))
+    codebuild_trust = _trust({"Service": "codebuild.amazonaws.com"})
+
+    def release(condition: dict[str, Any] | None) -> dict[str, Any]:
+        attach: dict[str, Any] = {
+            "Effect": "Allow", "Action": "iam:AttachRolePolicy", "Resource": acct.arn("role", "deploy-target"),
+        }
+        if condition is not None:
+            attach["Condition"] = condition
+        return {"Version": "2012-10-17", "Statement": [
+            attach,
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": acct.arn("role", "deploy-target")},
+        ]}
+
+    acct.role("release-manager", codebuild_trust, inline=release(None))
+    # Benign twin: the same rights, but iam:PolicyARN admits only ReadOnlyAccess.
+    read_only = {"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}}
+    acct.role("release-manager-scoped", codebuild_trust, inline=release(read_only))
+
+
 def _seed_sandbox(acct: _Account) -> None:
     # An Environment value that names no environment (COST-004).
     acct.bucket(f"sandbox-scratch-{acct.account_id}", {"Environment": "blue", "Owner": "lab", "CostCenter": "cc-9"})
@@ -549,6 +573,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     _seed_prod_data(members["prod-data"], accounts)
     _seed_dev_app(members["dev-app"], accounts)
     _seed_staging(members["staging"], accounts)
+    _seed_staging_modify_then_use(members["staging"])
     _seed_sandbox(members["sandbox"])
     _seed_security_audit(members["security-audit"], accounts)
     _seed_organization_trail(management, members["security-audit"])

@@ -105,6 +105,22 @@ def test_privilege_escalation_through_passrole(document: dict[str, Any]) -> None
     assert [h["kind"] for h in runner["evidence"]["hops"]] == ["can-escalate-to", "is-admin-of"]
 
 
+def test_modify_then_use_escalation(document: dict[str, Any]) -> None:
+    escalations = [f for f in document["findings"] if f["rule_id"] == "PRIVESC-001"]
+    releases = [f for f in escalations if f["resource_arn"].split("/")[-1].startswith("release-manager")]
+    assert [f["resource_arn"].split("/")[-1] for f in releases] == ["release-manager"]  # not the scoped twin
+    (release,) = releases
+    staging = release["resource_arn"].split(":")[4]
+    assert release["path"][0] == release["resource_arn"]
+    assert len(release["path"]) == 2 and release["path"][1].endswith(f"/{staging}")  # the staging account
+    (hop,) = release["evidence"]["hops"]
+    assert hop["kind"] == "can-escalate-to"
+    assert hop["evidence"]["technique_id"] == "iam-attach-role-policy"
+    assert hop["evidence"]["via"] == "assume-role"
+    assert hop["evidence"]["modified"] == f"arn:aws:iam::{staging}:role/deploy-target"
+    assert release["severity"] == "high"
+
+
 def test_bucket_shared_outside_the_organisation(document: dict[str, Any]) -> None:
     shared = {f["resource_arn"].split(":::")[-1].rsplit("-", 1)[0] for f in document["findings"]
               if f["rule_id"] == "EXT-002"}
