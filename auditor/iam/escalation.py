@@ -134,7 +134,8 @@ def _best(
 
 def _compute_reach(ctx: Context) -> None:
     """Principals the attacker can act as without changing anything: assumable roles, and the targets of
-    credential and trust techniques."""
+    credential and trust techniques (every principal, whatever the graph's target filter)."""
+    wanted, ctx.target_filter = ctx.target_filter, None
     for role in ctx.roles():
         if role == ctx.principal.arn:
             continue
@@ -142,11 +143,12 @@ def _compute_reach(ctx: Context) -> None:
         if decision.allowed:
             ctx.reach[role] = Reach(ACCESS_ASSUME, (decision,))
     for technique in TECHNIQUES:
-        if technique.target not in ACCESS_TARGETS or not all(ctx.may(a) for a in technique.actions):
+        if technique.target not in ACCESS_TARGETS or not ctx.may_all(technique.actions):
             continue
         for edge in _best(ctx, technique, STRATEGIES[technique.target](ctx, technique), None):
             if edge.target not in ctx.reach:
                 ctx.reach[edge.target] = Reach(technique.id, ())
+    ctx.target_filter = wanted
 
 
 def escalation_candidates(
@@ -160,9 +162,10 @@ def escalation_candidates(
     if principal.type not in ("user", "role") or principal.account_id is None:
         return
     ctx = Context(evaluator, principal, frozenset(admin_arns))
+    ctx.target_filter = target_filter
     reach_known = False
     for technique in techniques:
-        if not all(ctx.may(a) for a in technique.actions):
+        if not ctx.may_all(technique.actions):
             continue
         if technique.family is Family.MODIFY and not reach_known:
             _compute_reach(ctx)

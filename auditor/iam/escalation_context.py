@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from auditor.iam.evaluate import KNOWN_AWS_MANAGED, Decision, Evaluator, PrincipalPolicies, can
-from auditor.iam.policy import Policy, PolicySource, parse_policy
+from auditor.iam.policy import Policy, PolicySource, action_matches, parse_policy
+from auditor.iam.techniques import TECHNIQUE_ACTIONS
 
 # The document an attacker writes when a technique lets it choose policy content (one shared object, so the
 # evaluator's caches key on it once). "iam:*" is spelled out too: under a boundary that allows only IAM, the
@@ -40,6 +42,14 @@ NAME_TOKEN = "zq9esc"  # fills a wildcard of an attacker-chosen name: unlikely t
 DEFAULT_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
 # AWS managed policies an attacker would attach first (names; the ARN follows the principal's partition).
 ADMIN_MANAGED_NAMES = ("AdministratorAccess", "IAMFullAccess")
+
+
+@lru_cache(maxsize=65536)
+def _named(actions: tuple[str, ...], not_actions: tuple[str, ...]) -> frozenset[str]:
+    """Which technique actions a statement's Action/NotAction covers (cached: statements repeat a lot)."""
+    if not_actions:
+        return frozenset(a for a in TECHNIQUE_ACTIONS if not any(action_matches(p, a) for p in not_actions))
+    return frozenset(a for a in TECHNIQUE_ACTIONS if any(action_matches(p, a) for p in actions))
 
 
 def partition_of(arn: str) -> str:
@@ -145,7 +155,8 @@ class Context:
         self.facts = facts_of(evaluator)
         self.admin_arns = admin_arns
         self.reach: dict[str, Reach] = {principal.arn: Reach("self")}
-        self._allowed: dict[str, bool] = {}
+        self._allowed: frozenset[str] | None = None
+        self.target_filter: Callable[[str], bool] | None = None
 
     # --- judging requests -------------------------------------------------------------------------
     def ask(self, request: Request, principal: PrincipalPolicies | None = None) -> Decision:
@@ -156,14 +167,15 @@ class Context:
             ctx = replace(ctx, conditions=ctx.conditions.merged({}, request.absent))
         return can(p, request.action, res, ctx)
 
-    def may(self, action: str) -> bool:
-        """Cheap prefilter: some identity Allow names the action at all (resources and conditions ignored)."""
-        found = self._allowed.get(action)
-        if found is None:
-            found = self._allowed[action] = any(
-                st.matches_action(action) for policy in self.principal.identity for st in policy.allows()
-            )
-        return found
+    def may_all(self, actions: tuple[str, ...]) -> bool:
+        """Cheap prefilter: some identity Allow names each action at all (resources and conditions ignored)."""
+        if self._allowed is None:
+            statements = (st for policy in self.principal.identity for st in policy.allows())
+            self._allowed = frozenset(a for st in statements for a in _named(st.actions, st.not_actions))
+        return all(a in self._allowed for a in actions)
+
+    def wanted(self, target: str) -> bool:
+        return self.target_filter is None or self.target_filter(target)
 
     def region_candidates(self, action: str) -> list[str]:
         default = DEFAULT_REGIONS.get(self.partition, "us-east-1")

@@ -371,7 +371,7 @@ def passed_role(ctx: Context, technique: Technique) -> Iterator[Plan]:
     for resource_type in existing_types:
         choices = [{**c, resource_type: arn} for c in choices for arn in ctx.resources(resource_type)]
     for arn in ctx.roles():
-        if arn == ctx.principal.arn or not _trusts_service(ctx, arn, service):
+        if arn == ctx.principal.arn or not ctx.wanted(arn) or not _trusts_service(ctx, arn, service):
             continue
         for existing in choices:
             requests = step_requests(ctx, technique, arn, arn, existing)
@@ -392,7 +392,7 @@ def _trusts_service(ctx: Context, role_arn: str, service: str) -> bool:
 def resource_role(ctx: Context, technique: Technique) -> Iterator[Plan]:
     for arn in ctx.resources(technique.resource_type or ""):
         role = ctx.role_of_resource(arn)
-        if role is None or role == ctx.principal.arn:
+        if role is None or role == ctx.principal.arn or not ctx.wanted(role):
             continue
         requests = step_requests(ctx, technique, arn, role)
         if requests is not None:

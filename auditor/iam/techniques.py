@@ -74,9 +74,10 @@ class Technique:
     via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # access -> ids of "modify then use" forms
     sources: tuple[str, ...] = ()  # rhino-N, iam-vulnerable:<scenario>, hacktricks
 
-    @property
-    def actions(self) -> tuple[str, ...]:
-        return tuple(s.action for s in self.steps)
+    actions: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actions", tuple(s.action for s in self.steps))
 
     @property
     def all_pathfinding(self) -> tuple[str, ...]:
@@ -852,6 +853,8 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
 )
 TECHNIQUES_BY_ID: dict[str, Technique] = {t.id: t for t in TECHNIQUES}
+# Every action a technique (or an access method) asks for: what the cheap prefilter looks for in policies.
+TECHNIQUE_ACTIONS: tuple[str, ...] = tuple(sorted({a for t in TECHNIQUES for a in t.actions} | {"sts:AssumeRole"}))
 
 # Resource types of the shared vocabulary that no technique takes over, and why (kept as data so the
 # vocabulary test can tell a deliberate gap from a forgotten one).
