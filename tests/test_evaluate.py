@@ -198,8 +198,8 @@ CASES = [
         True,
     ),
     Case(
-        "policy-variable-is-conditional",
-        _one_user(inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"))}),
+        "policy-variable-of-unknown-value-is-conditional",
+        _one_user(inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:SourceIdentity}}/*"))}),
         ALICE,
         "s3:GetObject",
         f"{BUCKET}/home/alice/x",

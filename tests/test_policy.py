@@ -8,6 +8,7 @@ import pytest
 
 from auditor.iam import actions
 from auditor.iam.conditions import ConditionContext, Opaque, Tri, evaluate_conditions
+from auditor.iam.glob import glob_match
 from auditor.iam.policy import (
     PolicyParseError,
     PolicySource,
@@ -15,6 +16,7 @@ from auditor.iam.policy import (
     arn_account,
     arn_matches,
     parse_policy,
+    pattern_tri,
 )
 
 SRC = PolicySource("test", "inline")
@@ -112,6 +114,67 @@ def test_arn_matching(pattern: str, arn: str, expected: bool) -> None:
     assert arn_matches(pattern, arn) is expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        ("", "", True),
+        ("", "a", False),
+        ("*", "", True),
+        ("a*", "a", True),
+        ("*a", "ba", True),
+        ("*a", "ab", False),
+        ("a?c", "abc", True),
+        ("a?c", "ac", False),
+        ("a*b*c", "axxbyyc", True),
+        ("a*b*c", "axxcyyb", False),
+        ("*ab*ab*", "abab", True),
+        ("*ab*ab*", "aba", False),
+        ("a*?b", "ab", False),
+        ("a*?b", "axb", True),
+        ("*?*?*", "x", False),
+        ("*?*?*", "xy", True),
+        ("role/*-admin", "role/ci-admin", True),
+        ("role/*-admin", "role/ci-admin-x", False),
+        ("abc*abc", "abcabc", True),
+        ("abc*abc", "abcab", False),
+        ("**", "anything", True),
+    ],
+)
+def test_glob_matching(pattern: str, text: str, expected: bool) -> None:
+    assert glob_match(pattern, text) is expected
+
+
+def test_adversarial_wildcard_pattern_is_matched_without_backtracking() -> None:
+    """A dozen stars against a 60-character name: exponential for a backtracking regex, linear here.
+    (The time is measured in bench/bench_matcher.py, never asserted.)"""
+    name = "a" * 60
+    pattern = "arn:aws:iam::*:role/" + "*a" * 12 + "*b"
+    assert not arn_matches(pattern, f"arn:aws:iam::123456789012:role/{name}")
+    assert arn_matches(pattern, f"arn:aws:iam::123456789012:role/{name}b")  # benign twin: it does match
+    assert not action_matches("*a" * 12 + "*b", "s3:" + name)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "facts", "expected"),
+    [
+        ("arn:aws:iam::*:user/${aws:username}", {"aws:username": ("alice",)}, Tri.YES),
+        ("arn:aws:iam::*:user/${aws:username}", {"aws:username": ("bob",)}, Tri.NO),
+        ("arn:aws:iam::*:user/${aws:username}", {}, Tri.MAYBE),  # unknown: could match
+        ("arn:aws:iam::*:user/${aws:username}", {"aws:username": None}, Tri.NO),  # absent: no value
+        ("arn:aws:iam::*:user/${aws:username, 'alice'}", {"aws:username": None}, Tri.YES),  # default
+        ("arn:aws:iam::*:user/${ AWS:UserName , 'it''s'}", {"aws:username": None}, Tri.NO),
+        ("arn:aws:iam::*:user/${aws:username}", {"aws:username": ("a", "b")}, Tri.NO),  # multi-valued
+        ("arn:aws:iam::*:user/ali${?}e", {}, Tri.NO),  # ${?} is a literal question mark
+        ("arn:aws:iam::*:user/al${$}", {}, Tri.NO),
+    ],
+)
+def test_pattern_variables(pattern: str, facts: dict[str, Any], expected: Tri) -> None:
+    def lookup(key: str) -> Any:
+        return facts.get(key.lower(), False)
+
+    assert pattern_tri(pattern, "arn:aws:iam::123456789012:user/alice", lookup) == expected
+
+
 def test_policy_variables_are_recorded_as_symbolic() -> None:
     st = parse_policy(
         {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::h/${aws:username}/*"}]},
@@ -129,6 +192,33 @@ def test_not_action_and_not_resource() -> None:
     assert st.matches_resource("arn:aws:s3:::public/x") and not st.matches_resource("arn:aws:s3:::secret/x")
 
 
+GOV_OWNER = "arn:aws-us-gov:iam::222222222222:role/r"
+
+
+@pytest.mark.parametrize(
+    ("principal", "owner", "caller", "expected"),
+    [
+        ("arn:aws-us-gov:iam::111111111111:root", None, "arn:aws-us-gov:iam::111111111111:user/a", "account"),
+        ("111111111111", GOV_OWNER, "arn:aws-us-gov:iam::111111111111:user/b", "account"),
+        ("111111111111", "arn:aws-cn:iam::222222222222:role/r", "arn:aws-cn:iam::111111111111:role/x", "account"),
+        ("arn:aws:iam::111111111111:root", None, "arn:aws-us-gov:iam::111111111111:user/a", None),  # twin
+        ("111111111111", "arn:aws:iam::222222222222:role/r", "arn:aws-cn:iam::111111111111:role/x", None),  # twin
+        (
+            "arn:aws-us-gov:iam::111111111111:role/r",
+            None,
+            "arn:aws-us-gov:sts::111111111111:assumed-role/r/session",
+            "direct",
+        ),
+    ],
+)
+def test_principal_partition(principal: str, owner: str | None, caller: str, expected: str | None) -> None:
+    source = PolicySource("trust", "trust", owner, owner)
+    st = parse_policy(
+        {"Statement": [{"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]}, source
+    ).statements[0]
+    assert st.principal_match("AWS", caller, "111111111111") == expected
+
+
 def test_arn_account() -> None:
     assert arn_account("arn:aws:iam::123456789012:role/x") == "123456789012"
     assert arn_account("arn:aws:s3:::bucket") is None
@@ -143,9 +233,14 @@ CTX = ConditionContext(
         "aws:principalarn": ("arn:aws:iam::111111111111:role/ci",),
         "aws:principaltag/team": ("data",),
     },
-    absent=frozenset({"aws:sourceaccount"}),
+    absent=frozenset({"aws:sourceaccount", "aws:principaltag/*"}),
 )
 OUTSIDER = ConditionContext(values={"aws:principalorgid": Opaque(frozenset({"o-ours"}))})
+TAGS_AB = ConditionContext(
+    values={"aws:tagkeys": ("a", "b"), "aws:sourcearns": ("arn:aws:s3:::xa", "arn:aws:s3:::xb")}
+)
+TAGS_MISSING = ConditionContext(absent=frozenset({"aws:tagkeys", "aws:principaltag/dept"}))
+TAGS_EMPTY = ConditionContext(values={"aws:tagkeys": ()})
 
 
 @pytest.mark.parametrize(
@@ -167,6 +262,26 @@ OUTSIDER = ConditionContext(values={"aws:principalorgid": Opaque(frozenset({"o-o
         ({"StringEqualsIgnoreCase": {"aws:PrincipalTag/team": "DATA"}}, CTX, Tri.YES),
         ({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, CTX, Tri.MAYBE),
         ({"StringEquals": {"sts:ExternalId": "secret"}}, CTX, Tri.YES),  # the caller supplies it
+        # set operators with negated operators (AWS: ForAllValues holds over a missing or empty key,
+        # ForAnyValue never does; a negated operator holds for a value that matches none of the policy's)
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_AB, Tri.YES),  # "b" is not "a"
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a", "b"]}}, TAGS_AB, Tri.NO),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_MISSING, Tri.NO),
+        ({"ForAnyValue:StringNotLike": {"aws:TagKeys": ["a*"]}}, TAGS_AB, Tri.YES),
+        ({"ForAnyValue:StringNotLike": {"aws:TagKeys": ["*"]}}, TAGS_AB, Tri.NO),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, TAGS_MISSING, Tri.NO),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, TAGS_EMPTY, Tri.NO),
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["c"]}}, TAGS_AB, Tri.YES),
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_AB, Tri.NO),
+        ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_MISSING, Tri.YES),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}}, TAGS_EMPTY, Tri.YES),
+        ({"ForAllValues:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::y*"]}}, TAGS_AB, Tri.YES),
+        ({"ForAllValues:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::xa"]}}, TAGS_AB, Tri.NO),
+        ({"ForAnyValue:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::xa"]}}, TAGS_AB, Tri.YES),
+        ({"ForAnyValue:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::x*"]}}, TAGS_AB, Tri.NO),
+        ({"StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_MISSING, Tri.YES),
+        ({"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept, 'data'}"}}, CTX, Tri.YES),
+        ({"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept}"}}, CTX, Tri.NO),
     ],
 )
 def test_condition_operators(conditions: dict[str, Any], context: ConditionContext, expected: Tri) -> None:

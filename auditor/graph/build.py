@@ -46,7 +46,7 @@ from auditor.graph.questions import (
     AssumeEdge,
 )
 from auditor.iam import actions as catalogue
-from auditor.iam.conditions import ConditionContext, ConditionOutcome, condition_fact_names
+from auditor.iam.conditions import ConditionContext, ConditionOutcome, statement_fact_names
 from auditor.iam.escalation import escalation_edges
 from auditor.iam.evaluate import (
     Decision,
@@ -214,11 +214,12 @@ def _names_anyone(statement: Statement) -> bool:
 
 
 def _conditional(matches: Iterable[tuple[Policy, Statement]]) -> _Conditional:
-    """Statements with conditions, each with the (lower-case) context keys its evaluation reads."""
+    """Statements with conditions or Resource policy variables, each with the (lower-case) context keys its
+    evaluation reads (``${aws:username}`` resolves per caller)."""
     return tuple(
-        (policy, st, tuple(n.lower() for n in condition_fact_names(st.conditions)))
+        (policy, st, tuple(n.lower() for n in statement_fact_names(st)))
         for policy, st in matches
-        if st.conditions
+        if st.conditions or st.resource_variables
     )
 
 

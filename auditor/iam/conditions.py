@@ -9,29 +9,27 @@ Three-valued logic: ``Tri.YES`` (condition holds), ``Tri.NO`` (it does not), ``T
 
 from __future__ import annotations
 
-import enum
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from auditor.iam.policy import arn_matches, has_policy_variable
+from auditor.iam.glob import ANY, STAR
+from auditor.iam.policy import Lookup, Statement, has_policy_variable, pattern_tri, substitute, variables_of
+from auditor.iam.tri import Tri, tri_all, tri_any, tri_not
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-
-
-class Tri(enum.IntEnum):
-    NO = 0
-    MAYBE = 1
-    YES = 2
-
-
-def tri_all(values: Iterable[Tri]) -> Tri:
-    return min(values, default=Tri.YES)
-
-
-def tri_any(values: Iterable[Tri]) -> Tri:
-    return max(values, default=Tri.NO)
+__all__ = [
+    "ALWAYS",
+    "CALLER_CONTROLLED",
+    "ConditionContext",
+    "ConditionOutcome",
+    "Opaque",
+    "Tri",
+    "condition_fact_names",
+    "evaluate_conditions",
+    "statement_fact_names",
+    "tri_all",
+    "tri_any",
+]
 
 
 @dataclass(frozen=True)
@@ -103,6 +101,9 @@ class ConditionOutcome:
     decided: tuple[str, ...] = ()
     undecided: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    # what the request's facts say about the statement's Resource variables (``Statement.variable_bindings``):
+    # outcomes compared as cache keys then also tell apart callers whose ${aws:username} differs
+    bindings: tuple[object, ...] = ()
 
 
 ALWAYS = ConditionOutcome(Tri.YES)
@@ -148,10 +149,15 @@ def condition_fact_names(conditions: Mapping[str, Mapping[str, tuple[str, ...]]]
                 continue
             names[key] = None
             for value in values:
-                for var in _VARIABLE.findall(value):
-                    if var not in ("*", "?", "$"):
-                        names[var] = None
+                for var in variables_of(value):
+                    names[var.name] = None
     return tuple(names)
+
+
+def statement_fact_names(statement: Statement) -> tuple[str, ...]:
+    """Every context key a statement's evaluation reads: condition keys, and variables in conditions and in
+    Resource/NotResource. Two requests that agree on these get the same outcome for the statement."""
+    return tuple(dict.fromkeys((*condition_fact_names(statement.conditions), *statement.resource_variables)))
 
 
 def _evaluate_one(operator: str, key: str, expected: tuple[str, ...], context: ConditionContext) -> Tri:
@@ -174,59 +180,50 @@ def _evaluate_one(operator: str, key: str, expected: tuple[str, ...], context: C
         is_absent = actual is None or actual == ()
         return Tri.YES if is_absent == want_absent else Tri.NO
     spec = _STRING_OPS.get(op)
+    negated = spec is not None and spec[1]
     if actual is None or actual == ():
+        # AWS: a missing key matches nothing, so a negated operator holds; set operators: ForAllValues holds
+        # over the empty set, ForAnyValue (negated or not) finds no value that could satisfy it
         if if_exists or quantifier == "all":
             return Tri.YES
-        if spec is not None and spec[1]:
-            return Tri.YES  # a negated operator holds when the key is missing
-        return Tri.NO
+        if quantifier == "any":
+            return Tri.NO
+        return Tri.YES if negated else Tri.NO
     if spec is None:
         return Tri.MAYBE  # numeric, date, IP, binary: not decided from collected facts
-    mode, negated, ignore_case = spec
-    if _has_variables(expected):
-        resolved = _substitute(expected, context)
-        if resolved is None:
-            return Tri.MAYBE
-        expected = resolved
+    mode, _, ignore_case = spec
     if isinstance(actual, Opaque):
+        if _has_variables(expected):
+            resolved = _substitute(expected, context)
+            if resolved is None:
+                return Tri.MAYBE
+            expected = resolved
         per_value = [_opaque_match(mode, e, actual) for e in expected]
         matched = tri_any(per_value)
-        return _negate(matched) if negated else matched
+        return tri_not(matched) if negated else matched
     assert isinstance(actual, tuple)
+    lookup = context.lookup
 
-    def one(value: str) -> bool:
-        return any(_match(mode, e, value, ignore_case) for e in expected)
+    def one(value: str) -> Tri:
+        """The value matches one of the policy's values (before negation)."""
+        return tri_any(_match(mode, e, value, ignore_case, lookup) for e in expected)
 
-    if quantifier == "all":
-        ok = all(one(v) for v in actual) if not negated else all(not one(v) for v in actual)
-    elif negated:
-        ok = not any(one(v) for v in actual)
-    else:
-        ok = any(one(v) for v in actual)
-    return Tri.YES if ok else Tri.NO
+    if quantifier == "all":  # every request value satisfies the (possibly negated) operator
+        return tri_all(tri_not(one(v)) if negated else one(v) for v in actual)
+    if quantifier == "any":  # at least one request value satisfies it
+        return tri_any(tri_not(one(v)) if negated else one(v) for v in actual)
+    matched = tri_any(one(v) for v in actual)
+    return tri_not(matched) if negated else matched  # negated operators: the value matches none (AND)
 
 
 def _substitute(values: tuple[str, ...], context: ConditionContext) -> tuple[str, ...] | None:
     """Replace policy variables by their known single value; None when one of them is not known."""
     out: list[str] = []
     for value in values:
-        unresolved = False
-
-        def one(match: re.Match[str]) -> str:
-            nonlocal unresolved
-            name = match.group(1)
-            if name in ("*", "?", "$"):
-                return "${" + name + "}"  # escapes stay for the matcher
-            known = context.lookup(name)
-            if isinstance(known, tuple) and len(known) == 1:
-                return known[0]
-            unresolved = True
-            return match.group(0)
-
-        replaced = _VARIABLE.sub(one, value)
-        if unresolved:
+        resolved = substitute(value, context.lookup)
+        if resolved is None or resolved[1]:
             return None
-        out.append(replaced)
+        out.append(_literal(resolved[0]))
     return tuple(out)
 
 
@@ -235,14 +232,25 @@ def _has_variables(values: tuple[str, ...]) -> bool:
     return any(has_policy_variable(v) for v in values)
 
 
-def _negate(value: Tri) -> Tri:
-    return {Tri.YES: Tri.NO, Tri.NO: Tri.YES, Tri.MAYBE: Tri.MAYBE}[value]
+def _literal(tokens: Iterable[object]) -> str:
+    """Substituted tokens back to text, for operators where ``*`` and ``?`` are plain characters."""
+    return "".join("*" if t == STAR else "?" if t == ANY else str(t) for t in tokens)
 
 
-def _match(mode: str, expected: str, actual: str, ignore_case: bool) -> bool:
-    if mode == "eq":
-        return expected.lower() == actual.lower() if ignore_case else expected == actual
-    return arn_matches(expected, actual)
+def _match(mode: str, expected: str, actual: str, ignore_case: bool, lookup: Lookup) -> Tri:
+    if mode == "like":
+        return pattern_tri(expected, actual, lookup, ignore_case)
+    if "${" in expected:
+        resolved = substitute(expected, lookup)
+        if resolved is None:
+            return Tri.NO  # a variable with no value equals nothing
+        tokens, unknown = resolved
+        if unknown:
+            return Tri.MAYBE
+        expected = _literal(tokens)
+    if ignore_case:
+        return Tri.YES if expected.lower() == actual.lower() else Tri.NO
+    return Tri.YES if expected == actual else Tri.NO
 
 
 def _opaque_match(mode: str, expected: str, actual: Opaque) -> Tri:

@@ -17,6 +17,7 @@ that do not parse, unknown actions, missing managed policies) are recorded as ``
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -29,11 +30,20 @@ from auditor.iam.conditions import (
     ConditionOutcome,
     Opaque,
     Tri,
-    condition_fact_names,
     evaluate_conditions,
+    statement_fact_names,
     tri_all,
 )
-from auditor.iam.policy import Policy, PolicyParseError, PolicySource, Statement, arn_account, parse_policy
+from auditor.iam.policy import (
+    DEFAULT_PARTITION,
+    Policy,
+    PolicyParseError,
+    PolicySource,
+    Statement,
+    arn_account,
+    arn_partition,
+    parse_policy,
+)
 from auditor.model import IamGroup, IamRole, IamUser, Resource, Snapshot
 
 PrincipalType = Literal["user", "role", "group", "account", "service", "federated", "anyone"]
@@ -94,6 +104,17 @@ FULL_AWS_ACCESS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
+
+
+def _commercial(arn: str) -> str:
+    """An AWS managed policy ARN in any partition, written in the commercial one (the table's key)."""
+    partition = arn_partition(arn)
+    return f"arn:{DEFAULT_PARTITION}:{arn[len(partition) + 5 :]}" if partition else arn
+
+
+def _is_s3_object(arn: str) -> bool:
+    partition = arn_partition(arn)
+    return partition is not None and arn.startswith(f"arn:{partition}:s3:::") and "/" in arn
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -196,6 +217,7 @@ class PrincipalPolicies:
     service_linked: bool = False
     name: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    unique_id: str = ""  # AIDA... / AROA...: aws:userid is this (a user) or "this:<session name>" (a role)
     _by_action: dict[tuple[bool, str], _Matches] = field(default_factory=dict, init=False, repr=False, compare=False)
     _caller: dict[Any, _CallerSide] = field(default_factory=dict, init=False, repr=False, compare=False)
     _memo_sig: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -294,13 +316,36 @@ class _Trail:
         self.assumptions.extend(outcome.assumptions)
 
 
-def statement_outcome(statement: Statement, ctx: ConditionContext) -> ConditionOutcome:
-    """Conditions of a statement; symbolic policy variables it matched through make it undecided."""
+def statement_outcome(statement: Statement, ctx: ConditionContext, resource: str | None = None) -> ConditionOutcome:
+    """Whether a statement applies to a request: its conditions and, given ``resource``, its Resource element
+    with policy variables taken from ``ctx`` (a variable of unknown value makes it undecided).
+
+    Without ``resource`` the outcome carries the variables' bindings instead, so that outcomes used as cache
+    keys still tell apart callers for whom the Resource element resolves differently.
+    """
     outcome = evaluate_conditions(statement.conditions, ctx, statement.effect)
-    if not statement.symbolic_variables or outcome.result == Tri.NO:
+    if outcome.result == Tri.NO:
         return outcome
-    symbols = tuple(f"${{{v}}}" for v in statement.symbolic_variables)
-    return ConditionOutcome(Tri.MAYBE, outcome.decided, outcome.undecided + symbols, outcome.assumptions)
+    if statement.principal_variables:  # AWS allows no variables in Principal: kept symbolic, undecided
+        symbols = tuple(f"${{{v}}}" for v in statement.principal_variables)
+        outcome = dataclasses.replace(outcome, result=Tri.MAYBE, undecided=outcome.undecided + symbols)
+    if not statement.resource_variables:
+        return outcome
+    if resource is None:
+        return dataclasses.replace(outcome, bindings=statement.variable_bindings(ctx.lookup))
+    matched = statement.resource_tri(resource, ctx.lookup)
+    if matched == Tri.NO:
+        return ConditionOutcome(Tri.NO, outcome.decided, outcome.undecided, outcome.assumptions)
+    if matched == Tri.MAYBE:
+        unknown = tuple(f"${{{name}}}" for name in statement.resource_variables if _unknown(ctx.lookup(name)))
+        return dataclasses.replace(
+            outcome, result=min(outcome.result, Tri.MAYBE), undecided=outcome.undecided + unknown
+        )
+    return outcome
+
+
+def _unknown(found: object) -> bool:
+    return found is False or isinstance(found, Opaque)
 
 
 _outcome = statement_outcome
@@ -315,11 +360,11 @@ def _best_allow(
 ) -> _Part:
     part = _Part()
     for policy, st in matches:
-        if not st.is_allow or not st.matches_resource(arn):
+        if not st.is_allow or st.resource_tri(arn, ctx.lookup) == Tri.NO:
             continue
         if principal is not None and _principal_of(st, principal) is None:
             continue
-        outcome = _outcome(st, ctx)
+        outcome = _outcome(st, ctx, arn)
         trail.note(outcome)
         part.offer(outcome, policy, st)
     return part
@@ -367,8 +412,8 @@ def _caller_side(
         *(level.for_action(action) for level in scp_levels or ()),
     ):
         for policy, st in matches:
-            if not st.is_allow and st.matches_resource(arn):
-                outcome = _outcome(st, cond)
+            if not st.is_allow and st.resource_tri(arn, cond.lookup) != Tri.NO:
+                outcome = _outcome(st, cond, arn)
                 trail.note(outcome)
                 deny.offer(outcome, policy, st)
     blocked: int | None = None
@@ -420,11 +465,12 @@ def can(
         principal.boundary_for(action),
         *(level.for_action(action) for level in scp_levels or ()),
     )
-    hits: list[bool] = []
+    hits: list[Tri] = []
     conditional = False
+    lookup = cond.lookup
     for matches in caller_matches:
         for _, st in matches:
-            hit = st.matches_resource(res.arn)
+            hit = st.resource_tri(res.arn, lookup)
             hits.append(hit)
             if hit and (st.conditions or st.symbolic_variables):
                 conditional = True
@@ -471,7 +517,7 @@ def _memo_key(
     scp_levels: tuple[PolicyLevel, ...] | None,
     rcp_levels: tuple[PolicyLevel, ...] | None,
     caller_matches: tuple[_Matches, ...],
-    mask: tuple[bool, ...],
+    mask: tuple[Tri, ...],
 ) -> tuple[Any, ...]:
     """Everything a decision reads: which statements apply (by policy object and index), how the Resource and
     Principal elements matched, the outcome of each conditional statement, and the texts of assumptions.
@@ -498,13 +544,13 @@ def _memo_key(
             if mask[position] and (st.conditions or st.symbolic_variables):
                 outcomes.append(_shared_outcome(shared, policy, st, cond))
             position += 1
-    resource_sig: list[tuple[bool, str | None]] = []
+    resource_sig: list[tuple[Tri, str | None]] = []
     resource_statements = (
         *(m for level in rcp_levels or () for m in level.for_action(action)),
         *_resource_matches(res.policy, action),
     )
     for policy, st in resource_statements:
-        hit = st.matches_resource(res.arn)
+        hit = st.resource_tri(res.arn, cond.lookup)
         match = _principal_of(st, principal) if hit else None
         resource_sig.append((hit, match))
         if match is not None and (st.conditions or st.symbolic_variables):
@@ -534,7 +580,7 @@ def _shared_outcome(shared: dict[Any, Any], policy: Policy, statement: Statement
     names_key = ("condition-facts", policy, statement.index)
     names = shared.get(names_key)
     if names is None:
-        names = shared[names_key] = condition_fact_names(statement.conditions)
+        names = shared[names_key] = statement_fact_names(statement)
     facts = tuple(cond.lookup(name) for name in names)
     key = ("outcome", policy, statement.index, facts, cond.assumptions)
     found = shared.get(key)
@@ -568,9 +614,9 @@ def _decide(
     resource_matches = _resource_matches(res.policy, action)
     rcp_matches = tuple(m for level in rcp_levels or () for m in level.for_action(action))
     for policy, st in (*rcp_matches, *resource_matches):
-        if st.is_allow or not st.matches_resource(res.arn) or _principal_of(st, principal) is None:
+        if st.is_allow or st.resource_tri(res.arn, cond.lookup) == Tri.NO or _principal_of(st, principal) is None:
             continue
-        outcome = _outcome(st, cond)
+        outcome = _outcome(st, cond, res.arn)
         trail.note(outcome)
         resource_deny.offer(outcome, policy, st)
     deny = _merge(caller.deny, resource_deny)
@@ -594,12 +640,12 @@ def _decide(
     # 4. resource-based policy
     direct, account = _Part(), _Part()
     for policy, st in resource_matches:
-        if not st.is_allow or not st.matches_resource(res.arn):
+        if not st.is_allow or st.resource_tri(res.arn, cond.lookup) == Tri.NO:
             continue
         match = _principal_of(st, principal)
         if match is None:
             continue
-        outcome = _outcome(st, cond)
+        outcome = _outcome(st, cond, res.arn)
         trail.note(outcome)
         (account if match == "account" else direct).offer(outcome, policy, st)
 
@@ -716,6 +762,10 @@ class Evaluator:
             for row in iam.credential_report or ():
                 self._mfa_active[row.arn] = row.mfa_active
                 self._password[row.arn] = row.password_enabled
+        # the partitions the snapshot's principals live in (aws, aws-us-gov, aws-cn...)
+        self.partitions: frozenset[str] = frozenset(
+            arn_partition(arn) or DEFAULT_PARTITION for arn in (*self.users, *self.roles)
+        ) or frozenset({DEFAULT_PARTITION})
         self._principals: dict[str, PrincipalPolicies] = {}
         self._scp_levels: dict[str, tuple[PolicyLevel, ...] | None] = {}
         self._rcp_levels: dict[str, tuple[PolicyLevel, ...] | None] = {}
@@ -778,9 +828,10 @@ class Evaluator:
     # principals ------------------------------------------------------------------------------
     def _managed_policy(self, arn: str, kind_prefix: str, account_id: str, owner: str) -> Policy | None:
         found = self._managed.get(arn)
-        if found is None and arn in KNOWN_AWS_MANAGED:
+        known = KNOWN_AWS_MANAGED.get(_commercial(arn)) if found is None else None
+        if known is not None:
             self.event("assumption", account_id, arn, "document not in snapshot; AWS's published document used")
-            found = (KNOWN_AWS_MANAGED[arn], True, arn.rsplit("/", 1)[-1])
+            found = (known, True, arn.rsplit("/", 1)[-1])
         if found is None:
             self.event("missing-policy", account_id, arn, f"attached to {owner} but its document was not collected")
             return None
@@ -851,6 +902,7 @@ class Evaluator:
                 self._boundary(account_id, arn, user.permission_boundary_arn),
                 name=user.name,
                 tags=user.tags,
+                unique_id=user.user_id,
             )
         elif arn in self.roles:
             account_id, role = self.roles[arn]
@@ -864,6 +916,7 @@ class Evaluator:
                 service_linked=role.path.startswith("/aws-service-role/"),
                 name=role.name,
                 tags=role.tags,
+                unique_id=role.role_id,
             )
         elif arn in self.groups:
             account_id, group = self.groups[arn]
@@ -953,6 +1006,8 @@ class Evaluator:
             absent.add("aws:principaltag/*")
         if principal.type == "user":
             values["aws:username"] = (principal.name,)
+            if principal.unique_id:
+                values["aws:userid"] = (principal.unique_id,)
             mfa_device = self._mfa_active.get(principal.arn)
             if mfa_device is False:
                 values["aws:multifactorauthpresent"] = ("false",)
@@ -960,12 +1015,18 @@ class Evaluator:
                 values["aws:multifactorauthpresent"] = ("true",) if self.assume_mfa else ("false",)
                 assumptions.append(f"aws:MultiFactorAuthPresent assumed {str(self.assume_mfa).lower()}")
         elif principal.type == "role":
+            absent.add("aws:username")  # role sessions have no user name; aws:userid is "<role id>:<session>"
             values["aws:multifactorauthpresent"] = ("false",)  # role sessions do not carry MFA
         elif principal.type == "anyone":
             excluded = frozenset(self.known_accounts)
             values["aws:principalaccount"] = Opaque(excluded)
             values["aws:principalarn"] = Opaque(
-                frozenset(f"arn:aws:iam::{a}:" for a in excluded) | frozenset(f"arn:aws:sts::{a}:" for a in excluded)
+                frozenset(
+                    f"arn:{partition}:{service}::{a}:"
+                    for a in excluded
+                    for partition in self.partitions
+                    for service in ("iam", "sts")
+                )
             )
             if self.org_id:
                 values["aws:principalorgid"] = Opaque(outsider_ids)
@@ -1039,7 +1100,7 @@ class Evaluator:
                 return ResourceRef(arn, self.roles[arn][0])  # e.g. iam:PassRole: IAM has no resource policies
             return ResourceRef(arn, self.roles[arn][0], self.trust_policy(arn), policy_required=True)
         found = self.resources.get(arn)
-        if found is None and arn.startswith("arn:aws:s3:::") and "/" in arn:
+        if found is None and _is_s3_object(arn):
             found = self.resources.get(arn.split("/", 1)[0])  # an object is governed by its bucket's policy
         if found is None:
             return ResourceRef(arn, arn_account(arn))

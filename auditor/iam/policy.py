@@ -5,19 +5,26 @@ is done here too, so the wildcard and policy-variable semantics live in one modu
 
 * actions match case-insensitively with ``*`` and ``?``;
 * ARNs match case-sensitively with ``*`` and ``?`` (over the whole ARN, a slight over-approximation of
-  AWS's per-component matching);
-* policy variables (``${aws:username}``...) are left symbolic: they match anything ("could match") and
-  the statement records which variables were symbolic, so callers can lower their confidence.
+  AWS's per-component matching), in time linear in the ARN (``glob``, no backtracking regex);
+* policy variables (``${aws:username}``, ``${aws:PrincipalTag/team, 'default'}``...) are substituted from
+  the request's facts when a ``lookup`` is given (``resource_tri``); a variable whose value is not known
+  makes the match undecided (``Tri.MAYBE``), never "matches everything" nor "matches nothing"; a key known
+  to be absent with no default matches nothing (AWS: no value equals or is like any value);
+* the partition (``aws``, ``aws-us-gov``, ``aws-cn``...) comes from the ARNs, never assumed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import unquote
+
+from auditor.iam.glob import ANY, STAR, Glob, Token, compile_pattern, compile_tokens
+from auditor.iam.tri import Tri, tri_any, tri_not
 
 Effect = Literal["Allow", "Deny"]
 PrincipalMatch = Literal["direct", "account", "anyone"]
@@ -25,6 +32,12 @@ PrincipalMatch = Literal["direct", "account", "anyone"]
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}  # ${*} ${?} ${$} stand for the literal characters
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+_VARIABLE_BODY = re.compile(r"^\s*([^\s,']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$")
+DEFAULT_PARTITION = "aws"
+
+# What a condition-context lookup returns for a key: its values, None when the key is known to be absent,
+# False when nothing is known about it, or an opaque object (a value we cannot name).
+Lookup = Callable[[str], Any]
 
 
 class PolicyParseError(ValueError):
@@ -66,7 +79,9 @@ class Statement:
     conditions: dict[str, dict[str, tuple[str, ...]]]  # operator -> condition key -> values (as text)
     raw: dict[str, Any] = field(compare=False, hash=False)
     index: int = 0
-    symbolic_variables: tuple[str, ...] = ()  # policy variables left symbolic in Resource/Principal
+    symbolic_variables: tuple[str, ...] = ()  # policy variables in Resource/NotResource/Principal
+    resource_variables: tuple[str, ...] = ()  # lower-case keys of the variables in Resource/NotResource
+    principal_variables: tuple[str, ...] = ()  # variables in Principal/NotPrincipal (AWS does not resolve them)
 
     @property
     def is_allow(self) -> bool:
@@ -78,11 +93,27 @@ class Statement:
         return _any_action(self.actions, action)
 
     def matches_resource(self, arn: str) -> bool:
-        if self.not_resources:
-            return not _any_arn(self.not_resources, arn)
-        if not self.resources:  # trust policies and most resource policies may omit Resource
-            return True
-        return _any_arn(self.resources, arn)
+        """The statement may apply to ``arn`` (Resource could match / NotResource does not surely exclude it)."""
+        return self.resource_tri(arn) != Tri.NO
+
+    def resource_tri(self, arn: str, lookup: Lookup | None = None) -> Tri:
+        """Does Resource/NotResource cover ``arn``, with policy variables taken from ``lookup``?
+
+        ``MAYBE`` when the answer hangs on a variable whose value is not known (then a NotResource is
+        undecided too: a Deny with ``NotResource: .../${aws:username}`` may still apply).
+        """
+        patterns = self.not_resources or self.resources
+        if not patterns:  # trust policies and most resource policies may omit Resource
+            return Tri.YES
+        if not self.resource_variables:
+            hit = _any_arn(patterns, arn)
+            return Tri.NO if hit == bool(self.not_resources) else Tri.YES
+        found = tri_any(pattern_tri(p, arn, lookup) for p in patterns)
+        return tri_not(found) if self.not_resources else found
+
+    def variable_bindings(self, lookup: Lookup) -> tuple[Any, ...]:
+        """What ``lookup`` says about each Resource variable: equal bindings, equal ``resource_tri``."""
+        return tuple(lookup(name) for name in self.resource_variables)
 
     def grants_all_actions(self) -> bool:
         """``Action: "*"`` (or ``*:*``): every action of every service, known or not."""
@@ -92,8 +123,8 @@ class Statement:
         """How the Principal/NotPrincipal element names this caller, or None when it does not.
 
         ``direct``: the caller's own ARN (or service / provider name); ``account``: the caller's account
-        (``arn:aws:iam::A:root`` or ``A``), which delegates the decision to that account's identity
-        policies; ``anyone``: ``"*"`` (or NotPrincipal not naming the caller).
+        (``arn:<partition>:iam::A:root`` or ``A``, in the caller's partition), which delegates the decision
+        to that account's identity policies; ``anyone``: ``"*"`` (or NotPrincipal not naming the caller).
         """
         if self.principals is None and self.not_principals is None:
             return "anyone"  # identity policies, SCPs: no principal element
@@ -181,6 +212,15 @@ def _strings(value: Any, element: str, source: PolicySource) -> tuple[str, ...]:
     raise PolicyParseError(source, f"{element} must be a string or a list of strings")
 
 
+def source_partition(source: PolicySource) -> str:
+    """The partition a policy lives in: from its own ARN or its owner's, else the commercial one."""
+    for arn in (source.arn, source.owner_arn):
+        partition = arn_partition(arn) if arn else None
+        if partition:
+            return partition
+    return DEFAULT_PARTITION
+
+
 def _principal_element(value: Any, element: str, source: PolicySource) -> dict[str, tuple[str, ...]] | None:
     if value is None:
         return None
@@ -189,10 +229,11 @@ def _principal_element(value: Any, element: str, source: PolicySource) -> dict[s
     if not isinstance(value, dict):
         raise PolicyParseError(source, f'{element} must be "*" or an object')
     out: dict[str, tuple[str, ...]] = {}
+    partition = source_partition(source)
     for kind, values in value.items():
         names = _strings(values, f"{element}.{kind}", source)
         if kind == "AWS":
-            names = tuple(normalise_aws_principal(n) for n in names)
+            names = tuple(normalise_aws_principal(n, partition) for n in names)
         out[str(kind)] = names
     return out
 
@@ -246,6 +287,14 @@ def _statement(raw: Any, index: int, source: PolicySource) -> Statement:
             if var not in _ESCAPES
         }
     )
+    resource_variables = tuple(
+        dict.fromkeys(v.name for text in (*resources, *not_resources) for v in variables_of(text))
+    )
+    principal_variables = tuple(
+        dict.fromkeys(
+            v.name for text in (*_flatten(principals), *_flatten(not_principals)) for v in variables_of(text)
+        )
+    )
     sid = raw.get("Sid")
     return Statement(
         sid=str(sid) if sid is not None else None,
@@ -260,6 +309,8 @@ def _statement(raw: Any, index: int, source: PolicySource) -> Statement:
         raw=raw,
         index=index,
         symbolic_variables=tuple(symbolic),
+        resource_variables=resource_variables,
+        principal_variables=principal_variables,
     )
 
 
@@ -269,14 +320,14 @@ def _flatten(principals: dict[str, tuple[str, ...]] | None) -> tuple[str, ...]:
     return tuple(v for values in principals.values() for v in values)
 
 
-# --- matching -----------------------------------------------------------------------------------
+# --- matching ---------------------------------------------------------------------------------
 
 
-def normalise_aws_principal(value: str) -> str:
-    """A bare account id in a Principal means that account's root: ``arn:aws:iam::A:root``."""
+def normalise_aws_principal(value: str, partition: str = DEFAULT_PARTITION) -> str:
+    """A bare account id in a Principal means that account's root: ``arn:<partition>:iam::A:root``."""
     value = value.strip()
     if _ACCOUNT_ID.match(value):
-        return f"arn:aws:iam::{value}:root"
+        return f"arn:{partition}:iam::{value}:root"
     return value
 
 
@@ -286,21 +337,129 @@ def has_policy_variable(text: str) -> bool:
     return any(var not in _ESCAPES for var in _VARIABLE.findall(text))
 
 
+@dataclass(frozen=True)
+class Variable:
+    """``${name}`` or ``${name, 'default'}`` in a pattern; ``name`` is the lower-case context key."""
+
+    name: str
+    default: str | None = None
+
+
+_Template = tuple[Token | Variable, ...]
+
+
 @lru_cache(maxsize=65536)
-def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    out: list[str] = []
+def template(pattern: str) -> _Template:
+    """A pattern cut into wildcard tokens, literal text and policy variables (escapes made literal)."""
+    out: list[Token | Variable] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            out.append("".join(literal))
+            literal.clear()
+
     pos = 0
-    for m in _VARIABLE.finditer(pattern):
-        out.append(_glob(pattern[pos : m.start()]))
-        var = m.group(1)
-        out.append(re.escape(_ESCAPES[var]) if var in _ESCAPES else ".*")  # symbolic: could match
-        pos = m.end()
-    out.append(_glob(pattern[pos:]))
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    while pos < len(pattern):
+        char = pattern[pos]
+        if char == "$" and pattern.startswith("${", pos):
+            close = pattern.find("}", pos + 2)
+            if close > 0:
+                body = pattern[pos + 2 : close]
+                pos = close + 1
+                if body in _ESCAPES:
+                    literal.append(_ESCAPES[body])
+                    continue
+                flush()
+                out.append(_variable(body))
+                continue
+        if char in "*?":
+            flush()
+            out.append(STAR if char == "*" else ANY)
+        else:
+            literal.append(char)
+        pos += 1
+    flush()
+    return tuple(out)
 
 
-def _glob(text: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+def _variable(body: str) -> Variable:
+    m = _VARIABLE_BODY.match(body)
+    if m is None:
+        return Variable(body.strip().lower())
+    default = m.group(2).replace("''", "'") if m.group(2) is not None else None
+    return Variable(m.group(1).lower(), default)
+
+
+def variables_of(pattern: str) -> tuple[Variable, ...]:
+    if "${" not in pattern:
+        return ()
+    return tuple(t for t in template(pattern) if isinstance(t, Variable))
+
+
+_UNKNOWN = object()  # a variable whose value is not known
+_NO_VALUE = object()  # a variable with no value and no default: the pattern matches nothing
+
+
+def resolve_variable(variable: Variable, lookup: Lookup | None) -> Any:
+    """The text a variable stands for, ``_UNKNOWN`` or ``_NO_VALUE``.
+
+    Only a single-valued key can be a variable (AWS); a key that is absent (or multi-valued) takes the
+    default when there is one.
+    """
+    found = lookup(variable.name) if lookup is not None else False
+    if found is None or (isinstance(found, tuple) and len(found) != 1):
+        return variable.default if variable.default is not None else _NO_VALUE
+    if isinstance(found, tuple):
+        return found[0]
+    return _UNKNOWN  # False (unknown) or an opaque value
+
+
+def substitute(pattern: str, lookup: Lookup | None) -> tuple[_Template, bool] | None:
+    """The pattern with its variables replaced by literal text; unknown ones become ``*`` (and the flag
+    says so); None when a variable has no value at all (the pattern matches nothing)."""
+    tokens: list[Token | Variable] = []
+    unknown = False
+    for token in template(pattern):
+        if isinstance(token, Variable):
+            value = resolve_variable(token, lookup)
+            if value is _NO_VALUE:
+                return None
+            if value is _UNKNOWN:
+                unknown = True
+                tokens.append(STAR)
+                continue
+            tokens.append(str(value))
+        else:
+            tokens.append(token)
+    return tuple(tokens), unknown
+
+
+@lru_cache(maxsize=65536)
+def _compiled(tokens: tuple[Token, ...]) -> Glob:
+    return compile_tokens(tokens)
+
+
+def pattern_tri(pattern: str, text: str, lookup: Lookup | None = None, ignore_case: bool = False) -> Tri:
+    """Does the wildcard ``pattern`` (with policy variables from ``lookup``) match all of ``text``?"""
+    if "${" not in pattern:
+        if ignore_case:
+            return Tri.YES if compile_pattern(pattern.lower()).match(text.lower()) else Tri.NO
+        if pattern == text or pattern == "*":
+            return Tri.YES
+        if "*" not in pattern and "?" not in pattern:
+            return Tri.NO
+        return Tri.YES if compile_pattern(pattern).match(text) else Tri.NO
+    resolved = substitute(pattern, lookup)
+    if resolved is None:
+        return Tri.NO
+    tokens, unknown = resolved
+    if ignore_case:
+        tokens = tuple(t if t in (STAR, ANY) else str(t).lower() for t in tokens)
+        text = text.lower()
+    if not _compiled(tuple(str(t) for t in tokens)).match(text):
+        return Tri.NO
+    return Tri.MAYBE if unknown else Tri.YES
 
 
 @lru_cache(maxsize=262144)
@@ -318,18 +477,28 @@ def action_matches(pattern: str, action: str) -> bool:
     pattern = pattern.strip()
     if pattern == "*":
         return True
-    return _compile(pattern, True).fullmatch(action) is not None
+    return compile_pattern(pattern.lower()).match(action.lower())
 
 
 def arn_matches(pattern: str, arn: str) -> bool:
-    """ARN (or name) match with ``*``/``?`` wildcards; policy variables match anything."""
-    if pattern == "*":
-        return True
-    if pattern == arn:
-        return True
-    if "*" not in pattern and "?" not in pattern and "${" not in pattern:
+    """ARN (or name) match with ``*``/``?`` wildcards; a policy variable of unknown value could match."""
+    return pattern_tri(pattern, arn) != Tri.NO
+
+
+def arn_partition(arn: str) -> str | None:
+    """The partition of an ARN (``arn:aws-us-gov:iam::...`` -> ``aws-us-gov``), None for anything else."""
+    if not arn.startswith("arn:"):
+        return None
+    partition = arn[4:].split(":", 1)[0]
+    return partition or None
+
+
+def is_account_root(value: str, account_id: str, caller_arn: str | None = None) -> bool:
+    """``value`` is ``arn:<p>:iam::<account_id>:root`` in the caller's partition (any when unknown)."""
+    if not value.endswith(":root") or arn_account(value) != account_id or ":iam::" not in value:
         return False
-    return _compile(pattern, False).fullmatch(arn) is not None
+    caller_partition = arn_partition(caller_arn) if caller_arn else None
+    return caller_partition is None or arn_partition(value) == caller_partition
 
 
 def arn_account(arn: str) -> str | None:
@@ -354,7 +523,7 @@ def _principal_listed(
                 best = best or "anyone"
                 continue
             if kind == "AWS":
-                if account_id and value == f"arn:aws:iam::{account_id}:root":
+                if account_id and is_account_root(value, account_id, identifier):
                     if best != "direct":
                         best = "account"
                     continue
@@ -371,4 +540,5 @@ def _session_of(listed: str, identifier: str) -> bool:
         return False
     account = arn_account(listed)
     role_name = listed.rsplit("/", 1)[-1]
-    return identifier.startswith(f"arn:aws:sts::{account}:assumed-role/{role_name}/")
+    partition = arn_partition(listed) or DEFAULT_PARTITION
+    return identifier.startswith(f"arn:{partition}:sts::{account}:assumed-role/{role_name}/")
