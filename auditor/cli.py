@@ -390,8 +390,9 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
     """Audit a built-in demo organisation simulated with moto (no AWS account needed)."""
-    from auditor.demo_run import collect_demo
+    from auditor.demo_run import check_demo_available, collect_demo
 
+    check_demo_available()
     out = kwargs["out"] or Path("out/demo")
     snapshot_dir = snapshot_out or out / "snapshot"
     _check_analysis_inputs(out, kwargs, snapshot_dir)

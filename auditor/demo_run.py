@@ -16,9 +16,15 @@ import boto3
 from botocore.exceptions import ClientError
 
 from auditor.collect import CollectOptions, collect
+from auditor.errors import UserError
 from auditor.model import Snapshot
 
 DEMO_REGION = "us-east-1"
+# moto is in the [demo] extra: a production host does not install it.
+DEMO_EXTRA_MISSING = (
+    "auditor demo simulates AWS with moto, which is not installed: pip install 'aws-org-auditor[demo]' "
+    "(or make demo from a clone)"
+)
 # Variables that would point the simulated demo at a real profile, endpoint or credentials.
 _ISOLATED_VARIABLES = (
     "AWS_PROFILE",
@@ -73,9 +79,20 @@ def deny_assume_role(session: boto3.Session, account_ids: tuple[str, ...], calle
     session.events.register("provide-client-params.sts.AssumeRole", refuse)
 
 
+def check_demo_available() -> None:
+    """A one-line UserError when moto (the [demo] extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
+        raise UserError(DEMO_EXTRA_MISSING)
+
+
 def collect_demo() -> Snapshot:
     """Seed the demo organisation in moto and collect it through the production collectors."""
-    from moto import mock_aws
+    try:
+        from moto import mock_aws
+    except ImportError:
+        raise UserError(DEMO_EXTRA_MISSING) from None
 
     from auditor.demo import seed_demo_organization
 

@@ -151,6 +151,24 @@ def rule(
     return register
 
 
+BUILTIN_RULES_PACKAGE = "auditor.rules"  # the repository's rules/ folder, installed under this name
+
+
+def _import_builtin_rules() -> None:
+    """Import the built-in catalogue; an installation where it registers no rule is broken, and says so
+    (an empty catalogue would report a clean organisation)."""
+    try:
+        _import_package(BUILTIN_RULES_PACKAGE)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not BUILTIN_RULES_PACKAGE.startswith(exc.name):
+            raise
+        raise UserError(f"the built-in rules ({BUILTIN_RULES_PACKAGE}) are not installed: reinstall the "
+                        "auditor (pip install aws-org-auditor)") from None
+    if not any(r.check.__module__.startswith(f"{BUILTIN_RULES_PACKAGE}.") for r in _REGISTRY.values()):
+        raise UserError(f"no built-in rule registered from {BUILTIN_RULES_PACKAGE}: the installation is broken; "
+                        "reinstall the auditor (pip install aws-org-auditor)")
+
+
 def _import_package(package_name: str) -> None:
     package = importlib.import_module(package_name)
     for module in pkgutil.iter_modules(package.__path__, prefix=f"{package_name}."):
@@ -183,7 +201,7 @@ def load_rules(
     skip: Iterable[str] = (),
 ) -> list[Rule]:
     """Every registered rule (built-in and from ``rules_dirs``), filtered by ``only``/``skip`` ids."""
-    _import_package("rules")
+    _import_builtin_rules()
     for directory in rules_dirs:
         _import_directory(directory)
     only_set, skip_set = set(only), set(skip)

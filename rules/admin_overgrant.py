@@ -8,7 +8,7 @@ from typing import Any
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from auditor.model import IamRole
-from rules._common import days_since, parse_time
+from ._common import days_since, parse_time
 
 ADMIN_COMPLIANCE = {
     "CIS-AWS-3.0.0": ("1.16",),

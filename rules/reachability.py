@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
-from rules._common import NON_PROD, account_arn, account_label, admin_role_arns
+from ._common import NON_PROD, account_arn, account_label, admin_role_arns
 
 XENV_COMPLIANCE = {
     "ISO27001-2022": ("A.8.31", "A.5.15"),

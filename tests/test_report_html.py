@@ -149,7 +149,7 @@ def test_data_is_embedded_once_and_parses_back_to_the_findings(html: str) -> Non
 
 
 def test_script_uses_no_html_parsing_sinks() -> None:
-    code = resources.files("reports").joinpath("templates", "report.js").read_text(encoding="utf-8")
+    code = resources.files("auditor.reports").joinpath("templates", "report.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in code
 

@@ -2,7 +2,7 @@
 
 Small, bounded sections (summary, matrix, accounts, coverage, compliance) are rendered here by
 Jinja2 with autoescape; the findings themselves are embedded once as JSON and rendered, filtered
-and paged in the browser by the inline script in ``reports/templates/report.js``.
+and paged in the browser by the inline script in ``reports/templates/report.js`` (installed as ``auditor.reports``).
 
 Sections, top to bottom: header (#report-header: organisation, management account, generated_at,
 snapshot mode); executive summary (#summary: severity cards, by category, by environment, posture
@@ -63,7 +63,7 @@ def script_json(data: object) -> Markup:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("auditor.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
