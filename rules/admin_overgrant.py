@@ -8,6 +8,7 @@ from typing import Any
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from auditor.model import IamRole
+
 from ._common import days_since, parse_time
 
 ADMIN_COMPLIANCE = {

@@ -8,6 +8,7 @@ from auditor.engine import RuleContext, rule
 from auditor.environment import classify_value, tag_value
 from auditor.findings import Issue
 from auditor.model import OrgPolicy
+
 from ._common import account_arn, account_label
 
 # Resource types that carry cost and are taggable; tagging-API-only types are checked too.

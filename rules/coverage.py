@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
+
 from ._common import account_arn, account_label
 
 

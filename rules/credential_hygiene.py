@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from auditor.model import AccountSnapshot, CredentialReportRow
+
 from ._common import account_label, days_since
 
 ROOT = "<root_account>"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from auditor.engine import RuleContext, rule
 from auditor.environment import classify_value, tag_value
 from auditor.findings import Issue
+
 from ._common import account_arn, account_label
 
 ISOLATION_COMPLIANCE = {

@@ -10,6 +10,7 @@ from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
 from auditor.graph import permission_set_admin_sources
 from auditor.model import AccountAssignment, IdentityCenter
+
 from ._common import NON_PROD, account_label
 
 

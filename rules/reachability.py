@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
+
 from ._common import NON_PROD, account_arn, account_label, admin_role_arns
 
 XENV_COMPLIANCE = {
