@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from auditor import __version__
+from auditor.console import printable
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 
@@ -73,7 +74,8 @@ def analysis_options(function: F) -> F:
             "rules_dirs",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="Directory of extra rule modules written like the built-in ones.",
+            help="Directory of extra rule modules written like the built-in ones. They are Python run with your "
+            "credentials in reach: use only directories you trust as you trust this tool.",
         ),
         click.option(
             "--history",
@@ -541,7 +543,7 @@ def _main(argv: Sequence[str] | None) -> None:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="auditor", standalone_mode=False)
     except UserError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(exc)}", err=True)  # may quote AWS text: one line, no escapes
         sys.exit(EXIT_ERROR)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo("interrupted: no snapshot or report was left half-written", err=True)
@@ -553,7 +555,7 @@ def _main(argv: Sequence[str] | None) -> None:
         if os.environ.get("AUDITOR_DEBUG"):
             raise
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc} "
+            f"internal error: {type(exc).__name__}: {printable(exc)} "
             "(set AUDITOR_DEBUG=1 for the traceback, and please report it)",
             err=True,
         )

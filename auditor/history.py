@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.console import printable
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 from auditor.outputs import PRIVATE_FILE_MODE, make_private_dirs
@@ -227,32 +228,27 @@ def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> DocumentDiff:
     )
 
 
-def _printable(value: Any) -> str:
-    """Control characters (terminal escapes in a hostile resource name) shown escaped, never emitted."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
-
-
 def _finding_line(mark: str, finding: dict[str, Any], severity: str | None = None) -> str:
-    shown = _printable(finding.get("severity", "?")) if severity is None else severity
+    shown = printable(finding.get("severity", "?")) if severity is None else severity
     return "  ".join((
         f"  {mark} {shown:<8}",
-        f"{_printable(finding.get('rule_id', '?')):<10}",
-        _printable(finding.get("account_id", "?")),
-        _printable(finding.get("resource_arn", "?")),
+        f"{printable(finding.get('rule_id', '?')):<10}",
+        printable(finding.get("account_id", "?")),
+        printable(finding.get("resource_arn", "?")),
     ))
 
 
 def render_diff(diff: DocumentDiff) -> str:
     """Counts, then one line per new, resolved, suppressed and re-graded finding."""
     lines = [
-        f"Findings {_printable(diff.old_generated_at)} -> {_printable(diff.new_generated_at)}: "
+        f"Findings {printable(diff.old_generated_at)} -> {printable(diff.new_generated_at)}: "
         f"{len(diff.new)} new, {len(diff.resolved)} resolved, {len(diff.persisting)} persisting, "
         f"{len(diff.severity_changes)} severity changed, {len(diff.suppressed)} newly suppressed"
     ]
     if diff.old_organization != diff.new_organization:
         lines.append(
             f"Warning: the documents are about different organisations "
-            f"({_printable(diff.old_organization)} and {_printable(diff.new_organization)})"
+            f"({printable(diff.old_organization)} and {printable(diff.new_organization)})"
         )
     sections = (
         ("New", "+", diff.new),
@@ -267,7 +263,7 @@ def render_diff(diff: DocumentDiff) -> str:
         lines.append("Severity changed:")
         lines.extend(
             _finding_line(
-                "~", change.finding, f"{_printable(change.old_severity)} -> {_printable(change.new_severity)}"
+                "~", change.finding, f"{printable(change.old_severity)} -> {printable(change.new_severity)}"
             )
             for change in diff.severity_changes
         )

@@ -8,14 +8,62 @@ Policy documents are kept as the raw JSON objects AWS returned (evidence for aud
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # 1.1: Resource gained instance_profile_arn, execution_role_arn, cluster_arn and task_definition_arn.
 SNAPSHOT_SCHEMA_VERSION = "1.1"
 
-PolicyDocument = dict[str, Any]
+# sts:ExternalId values are shared secrets between an account and whoever assumes its role: a snapshot and
+# every report keep that a condition requires one, never its value.
+EXTERNAL_ID_CONDITION_KEY = "sts:externalid"
+REDACTED = "REDACTED"
+
+
+def _redacted_value(value: Any) -> Any:
+    """A condition value with its secret replaced; a pure wildcard ("*") protects nothing and stays."""
+    if isinstance(value, list):
+        return [_redacted_value(item) for item in value]
+    if isinstance(value, str) and value.strip("*?") == "":
+        return value
+    return REDACTED
+
+
+def redact_external_ids(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every ``sts:ExternalId`` condition value replaced by ``REDACTED`` (a copy when
+    anything changed; AWS evaluates the key name case-insensitively, and so does this)."""
+    statements = document.get("Statement")
+    listed = statements if isinstance(statements, list) else [statements]
+    if not any(_names_external_id(statement) for statement in listed):
+        return document
+    redacted = [_redact_statement(statement) for statement in listed]
+    return {**document, "Statement": redacted if isinstance(statements, list) else redacted[0]}
+
+
+def _names_external_id(statement: Any) -> bool:
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    return isinstance(condition, dict) and any(
+        isinstance(block, dict) and any(str(key).lower() == EXTERNAL_ID_CONDITION_KEY for key in block)
+        for block in condition.values()
+    )
+
+
+def _redact_statement(statement: Any) -> Any:
+    if not _names_external_id(statement):
+        return statement
+    condition = {
+        operator: {
+            key: _redacted_value(value) if str(key).lower() == EXTERNAL_ID_CONDITION_KEY else value
+            for key, value in block.items()
+        } if isinstance(block, dict) else block
+        for operator, block in statement["Condition"].items()
+    }
+    return {**statement, "Condition": condition}
+
+
+# An IAM-grammar policy document as AWS returned it, with ExternalId values redacted on the way in.
+PolicyDocument = Annotated[dict[str, Any], AfterValidator(redact_external_ids)]
 
 
 class Frozen(BaseModel):

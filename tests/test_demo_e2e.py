@@ -247,3 +247,12 @@ def test_matrix_has_an_identity_center_row(demo_out: Path, document: dict[str, A
     assert cells[by_name["prod-data"]] == "0"
     admin_006 = next(f["id"] for f in document["findings"] if f["rule_id"] == "ADMIN-006")
     assert f'data-target="{by_name["prod-app"]}" data-admin="1" data-write="1" data-finding-ids="{admin_006}"' in html
+
+
+def test_the_auditors_own_external_id_is_in_no_output(demo_out: Path) -> None:
+    """The audit role's trust requires the demo's ExternalId in every member account: no shard or report keeps it."""
+    from auditor.demo import AUDIT_EXTERNAL_ID
+
+    files = [p for p in demo_out.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "accounts" for p in files)
+    assert [str(p) for p in files if AUDIT_EXTERNAL_ID in p.read_text()] == []

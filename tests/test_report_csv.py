@@ -21,7 +21,7 @@ def read_rows(text: str) -> list[dict[str, str]]:
 def test_one_row_per_finding_with_the_columns() -> None:
     result = sample_result()
     text = render_csv(result)
-    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert text.splitlines()[0] == ",".join(f'"{column}"' for column in CSV_COLUMNS)
     rows = read_rows(text)
     assert sorted(row["id"] for row in rows) == sorted(f.id for f in result.findings)
     assert [row["severity"] for row in rows] == ["critical", "high", "high", "high", "high", "high",
@@ -52,7 +52,9 @@ def test_flattened_columns() -> None:
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        ("\r=1", " / =1"),  # the line break goes, so the formula no longer leads a row
+        ("ok\r=HYPERLINK(1)", "ok / =HYPERLINK(1)"),
+        ("a\r\nb\nc\u2028d", "a / b / c / d"),
         ("arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x"),  # benign twin
         ("a=b", "a=b"),  # only a leading character is dangerous
         ("", ""),
@@ -84,4 +86,34 @@ def test_formula_injection_neutralised_in_every_column() -> None:
 
 
 def test_no_findings_gives_a_header_only() -> None:
-    assert render_csv(replace(sample_result(), findings=())) == ",".join(CSV_COLUMNS) + "\n"
+    assert render_csv(replace(sample_result(), findings=())) == ",".join(f'"{c}"' for c in CSV_COLUMNS) + "\n"
+
+
+def test_a_bare_cr_in_a_name_cannot_start_a_row_and_every_cell_is_quoted() -> None:
+    """The file the writer really produces: a hostile account name with bare CRs and LFs stays inside its
+    cell whatever the reader (even one that splits lines on CR before parsing quotes)."""
+    result = sample_result()
+    hostile = 'Budget\r=HYPERLINK("http://evil","x")\n@SUM(A1)\r\n+1'
+    accounts = tuple(replace(a, name=hostile) for a in result.accounts)
+    text = render_csv(replace(result, accounts=accounts))
+    lines = text.splitlines()  # splits on \r, \n, \u2028 and the rest, as a naive reader would
+    assert len(lines) == len(result.findings) + 1
+    for line in lines:
+        assert line.startswith('"') and line.endswith('"')
+        cells = next(csv.reader([line]))
+        assert len(cells) == len(CSV_COLUMNS)
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    names = {row["account_name"] for row in read_rows(text)}
+    assert names == {'Budget / =HYPERLINK(""http://evil"",""x"") / @SUM(A1) / +1'.replace('""', '"')}
+
+
+def test_compliance_csv_is_quoted_and_neutralised_the_same_way() -> None:
+    from auditor.assessment import ControlResult
+    from auditor.report.compliance_report import render_compliance_csv
+
+    row = ControlResult(framework="cis-3.0", control_id="1.1", title="=1+1\rx", account_id="111111111111",
+                        status="fail", evidence={"name": "a\r@b"})
+    lines = render_compliance_csv([row]).splitlines()
+    assert len(lines) == 2 and all(line.startswith('"') and line.endswith('"') for line in lines)
+    cells = next(csv.reader([lines[1]]))
+    assert cells[2] == "'=1+1 / x" and "\\r" in cells[-1]  # JSON evidence keeps the CR escaped

@@ -14,7 +14,7 @@ from auditor import __version__
 from auditor.assessment import ControlResult, assess, score
 from auditor.compliance import FRAMEWORKS
 from auditor.outputs import OutputSet
-from auditor.report.csv_report import neutralise_formula
+from auditor.report.csv_report import neutralise_formula, spreadsheet_csv
 from auditor.result import AuditResult
 
 COMPLIANCE_CSV = "compliance.csv"
@@ -42,8 +42,7 @@ def compliance_frame(rows: Sequence[ControlResult]) -> pd.DataFrame:
 
 
 def render_compliance_csv(rows: Sequence[ControlResult]) -> str:
-    text: str = compliance_frame(rows).to_csv(index=False, lineterminator="\n")
-    return text
+    return spreadsheet_csv(compliance_frame(rows))
 
 
 def evidence_document(result: AuditResult, framework: str, rows: Sequence[ControlResult]) -> dict[str, Any]:

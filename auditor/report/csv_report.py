@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 
 import pandas as pd
 
@@ -15,12 +17,22 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 # A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_PATTERN = r"^([=+\-@\t\r])"
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def neutralise_formula(value: str) -> str:
-    """Prefix ``'`` so a spreadsheet shows the text instead of evaluating it."""
+    """A cell a spreadsheet shows as text: line breaks (which some readers take for a new row even
+    inside quotes, so that the next line can start a formula) become " / ", and a leading formula
+    character gets a ``'`` prefix."""
+    value = _LINE_BREAKS.sub(" / ", value)
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> str:
+    """The CSV text of ``frame`` with every cell neutralised and quoted."""
+    safe = frame.astype(str).map(neutralise_formula)
+    text: str = safe.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    return text
 
 
 def findings_frame(result: AuditResult) -> pd.DataFrame:
@@ -38,11 +50,8 @@ def findings_frame(result: AuditResult) -> pd.DataFrame:
         for f in sort_findings(list(result.findings))
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(CSV_COLUMNS))
-    for column in CSV_COLUMNS:
-        frame[column] = frame[column].astype(str).str.replace(_FORMULA_PATTERN, r"'\1", regex=True)
-    return frame
+    return frame.astype(str).map(neutralise_formula)
 
 
 def render_csv(result: AuditResult) -> str:
-    text: str = findings_frame(result).to_csv(index=False, lineterminator="\n")
-    return text
+    return spreadsheet_csv(findings_frame(result))

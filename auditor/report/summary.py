@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from auditor.console import printable
 from auditor.findings import CATEGORIES, SEVERITIES
 from auditor.result import AccountView, AuditResult
 
@@ -95,19 +96,19 @@ def render_summary(result: AuditResult) -> str:
         "",
         "By category:",
     ]
-    categories = {c: n for c, n in category_counts(result).items() if n}
+    categories = {printable(c): n for c, n in category_counts(result).items() if n}
     width = max((len(c) for c in categories), default=0)
     lines += [f"  {c:<{width}}  {n}" for c, n in categories.items()] or ["  (none)"]
 
     lines += ["", "By account:"]
     postures = account_postures(result)
-    name_width = max((len(p.account.name) for p in postures), default=0)
-    env_width = max((len(p.account.environment) for p in postures), default=0)
-    id_width = max((len(p.account.id) for p in postures), default=0)
-    for p in postures:
+    # account names and environments come from AWS (names, tags): shown, never obeyed
+    shown = [(printable(p.account.id), printable(p.account.name), printable(p.account.environment))
+             for p in postures]
+    id_width, name_width, env_width = (max((len(row[i]) for row in shown), default=0) for i in range(3))
+    for p, (account_id, name, environment) in zip(postures, shown, strict=True):
         counts = "  ".join(f"{severity} {p.by_severity[severity]}" for severity in SEVERITIES)
-        lines.append(f"  {p.account.id:<{id_width}}  {p.account.name:<{name_width}}  "
-                     f"{p.account.environment:<{env_width}}  {counts}")
+        lines.append(f"  {account_id:<{id_width}}  {name:<{name_width}}  {environment:<{env_width}}  {counts}")
     if not postures:
         lines.append("  (none)")
 
