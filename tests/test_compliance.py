@@ -150,7 +150,7 @@ def test_compliance_csv_columns_and_no_cell_starts_with_a_formula() -> None:
     finding = _finding(ROOT_KEYS, "111111111111", resource="=cmd|' /C calc'!A0")
     text = render_compliance_csv(assess(_result([finding], []), [CIS_V3]))
     header, *lines = text.splitlines()
-    assert tuple(header.split(",")) == COMPLIANCE_COLUMNS
+    assert tuple(header.replace("\"", "").split(",")) == COMPLIANCE_COLUMNS  # every cell quoted
     assert len(lines) == 62 * 3
     # attacker-controlled text only ever sits inside the JSON evidence cell, never at the start of a cell
     assert '""resource_arn"":""=cmd' in text and ",=cmd" not in text
@@ -169,7 +169,7 @@ def test_compliance_command_prints_the_table_and_writes_evidence(
     evidence: dict[str, Any] = json.loads((tmp_path / "out" / "compliance-CIS-AWS-3.0.0.json").read_text())
     refused = next(a for a in evidence["accounts"] if a["account_id"] == "333333333333")
     assert refused["passed"] == 0 and refused["not_collected"] > 0
-    assert (tmp_path / "out" / "compliance.csv").read_text().startswith("framework,control_id,")
+    assert (tmp_path / "out" / "compliance.csv").read_text().startswith("\"framework\",\"control_id\",")
 
 
 def test_compliance_command_rejects_unknown_framework(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
