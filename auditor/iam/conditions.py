@@ -9,9 +9,11 @@ Three-valued logic: ``Tri.YES`` (condition holds), ``Tri.NO`` (it does not), ``T
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from auditor.iam.glob import ANY, STAR
 from auditor.iam.policy import Lookup, Statement, has_policy_variable, pattern_tri, substitute, variables_of
@@ -20,6 +22,7 @@ from auditor.iam.tri import Tri, tri_all, tri_any, tri_not
 __all__ = [
     "ALWAYS",
     "CALLER_CONTROLLED",
+    "Choice",
     "ConditionContext",
     "ConditionOutcome",
     "Opaque",
@@ -62,17 +65,35 @@ _STRING_OPS = {
 
 
 @dataclass(frozen=True)
-class ConditionContext:
-    """What we know about a request: key (lower case) -> values, or ``Opaque``; ``absent`` keys are
-    known not to be in the request; any other key is unknown (-> undecided)."""
+class Choice:
+    """A key whose value the caller picks, once per request, among ``options``.
 
-    values: Mapping[str, tuple[str, ...] | Opaque] = field(default_factory=dict)
+    Keys of one ``group`` are picked together (``aws:MultiFactorAuthPresent`` and ``aws:MultiFactorAuthAge``
+    come from the same sign-in). An option is the key's values, ``None`` (absent) or ``False`` (unknown);
+    ``labels`` say how the caller gets each option (they become the decision's assumption).
+    """
+
+    group: str
+    options: tuple[Any, ...]
+    labels: tuple[str, ...]
+
+
+FactValue = tuple[str, ...] | Opaque | Choice
+
+
+@dataclass(frozen=True)
+class ConditionContext:
+    """What we know about a request: key (lower case) -> values, ``Opaque`` or ``Choice``; ``absent`` keys
+    are known not to be in the request; ``unknown`` keys (and any key not mentioned) are undecided."""
+
+    values: Mapping[str, FactValue] = field(default_factory=dict)
     absent: frozenset[str] = frozenset()
     assumptions: tuple[str, ...] = ()
     parent: ConditionContext | None = None  # facts layered on a shared base (cheap per-request contexts)
+    unknown: frozenset[str] = frozenset()
 
-    def lookup(self, key: str) -> tuple[str, ...] | Opaque | bool | None:
-        """Values, ``Opaque``, ``None`` when absent, ``False`` when unknown."""
+    def lookup(self, key: str) -> FactValue | bool | None:
+        """Values, ``Opaque``, ``Choice``, ``None`` when absent, ``False`` when unknown."""
         k = key.lower()
         layer: ConditionContext | None = self
         while layer is not None:
@@ -80,19 +101,62 @@ class ConditionContext:
                 return layer.values[k]
             if k in layer.absent:
                 return None
+            if k in layer.unknown:
+                return False
             if k.startswith("aws:principaltag/") and "aws:principaltag/*" in layer.absent:
                 return None
             layer = layer.parent
         return False
 
-    def merged(self, values: Mapping[str, tuple[str, ...] | Opaque], absent: Iterable[str] = ()) -> ConditionContext:
+    def merged(
+        self, values: Mapping[str, FactValue], absent: Iterable[str] = (), unknown: Iterable[str] = ()
+    ) -> ConditionContext:
         """A context with more facts on top of this one (which is shared, not copied)."""
         return ConditionContext(
             values={k.lower(): v for k, v in values.items()},
             absent=frozenset(a.lower() for a in absent),
             assumptions=self.assumptions,
             parent=self,
+            unknown=frozenset(u.lower() for u in unknown),
         )
+
+    def choices(self) -> dict[str, dict[str, Choice]]:
+        """group -> {key: Choice} for every key the caller picks in this context (shadowed keys excluded)."""
+        out: dict[str, dict[str, Choice]] = {}
+        seen: set[str] = set()
+        layer: ConditionContext | None = self
+        while layer is not None:
+            for key, value in layer.values.items():
+                if key not in seen and isinstance(value, Choice):
+                    out.setdefault(value.group, {})[key] = value
+            seen |= set(layer.values) | layer.absent | layer.unknown
+            layer = layer.parent
+        return out
+
+    def picked(self, picks: Mapping[str, int]) -> ConditionContext:
+        """This context with option ``picks[group]`` taken for every key of each named group."""
+        values: dict[str, FactValue] = {}
+        absent: list[str] = []
+        unknown: list[str] = []
+        for group, keys in self.choices().items():
+            if group not in picks:
+                continue
+            for key, choice in keys.items():
+                option = choice.options[picks[group]]
+                if option is None:
+                    absent.append(key)
+                elif option is False:
+                    unknown.append(key)
+                else:
+                    values[key] = option
+        return self.merged(values, absent, unknown)
+
+
+def pick_combinations(groups: Mapping[str, int]) -> Iterator[dict[str, int]]:
+    """Every assignment of an option index to each group (``groups``: group -> number of options)."""
+    names = sorted(groups)
+    for indexes in itertools.product(*(range(groups[g]) for g in names)):
+        yield dict(zip(names, indexes, strict=True))
 
 
 @dataclass(frozen=True)
@@ -104,6 +168,8 @@ class ConditionOutcome:
     # what the request's facts say about the statement's Resource variables (``Statement.variable_bindings``):
     # outcomes compared as cache keys then also tell apart callers whose ${aws:username} differs
     bindings: tuple[object, ...] = ()
+    # the result under each combination of the caller's picks (``Choice``) the conditions read, in order
+    choices: tuple[Tri, ...] = ()
 
 
 ALWAYS = ConditionOutcome(Tri.YES)
@@ -112,9 +178,31 @@ ALWAYS = ConditionOutcome(Tri.YES)
 def evaluate_conditions(
     conditions: Mapping[str, Mapping[str, tuple[str, ...]]], context: ConditionContext, effect: str = "Allow"
 ) -> ConditionOutcome:
-    """AND over operators and keys; the outcome lists which keys were decided and which were not."""
+    """AND over operators and keys; the outcome lists which keys were decided and which were not.
+
+    Keys the caller picks (``Choice``) are evaluated under each pick; ``result`` is the common result, or
+    undecided when the picks disagree (``choices`` keeps each one; ``can`` decides per pick).
+    """
     if not conditions:
         return ALWAYS
+    groups: dict[str, int] = {}
+    for block in conditions.values():
+        for key in block:
+            found = context.lookup(key)
+            if isinstance(found, Choice):
+                groups[found.group] = len(found.options)
+    if groups:
+        outcomes = [
+            evaluate_conditions(conditions, context.picked(picks), effect) for picks in pick_combinations(groups)
+        ]
+        per_pick = tuple(o.result for o in outcomes)
+        return ConditionOutcome(
+            result=per_pick[0] if len(set(per_pick)) == 1 else Tri.MAYBE,
+            decided=tuple(dict.fromkeys(k for o in outcomes for k in o.decided)),
+            undecided=tuple(dict.fromkeys(k for o in outcomes for k in o.undecided)),
+            assumptions=tuple(dict.fromkeys(a for o in outcomes for a in o.assumptions)),
+            choices=per_pick,
+        )
     results: list[Tri] = []
     decided: list[str] = []
     undecided: list[str] = []
