@@ -231,7 +231,7 @@ def scenario(technique: Technique, via: str, benign: bool) -> Scenario:
                 technique.actions[0], request_subject, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}
             )
             report = [CredentialReportRow(user=name, arn=attacker, mfa_active=False)]
-            twin = "allowed only with MFA; the credential report shows the user has no MFA device"
+            twin = "allowed only with MFA; the user has no MFA device (a role attacker: only a service assumes it)"
         elif kind is Target.PASSED_ROLE:
             statements[0] = allow("iam:PassRole", WEAK)
             twin = "iam:PassRole limited to a weak role"
@@ -269,9 +269,12 @@ def scenario(technique: Technique, via: str, benign: bool) -> Scenario:
         role(DEV, "power", trust({"Service": list(SERVICES)}), inline={"admin": doc(allow("*"))}),
         role(DEV, "weak", trust({"Service": list(SERVICES)}), inline={"read": doc(allow("s3:GetObject"))}),
     ]
+    # a role session has MFA only if its caller used it: for the MFA twin, a role only a service assumes
+    mfa_twin = benign and kind is Target.ROLE_TRUST
+    attacker_trust = trust({"Service": "ec2.amazonaws.com"}) if mfa_twin else trust(root(DEV))
     if attacker_is_role:
         roles.append(
-            role(DEV, name, trust(root(DEV)), inline=attacker_inline, attached=attacker_attached,
+            role(DEV, name, attacker_trust, inline=attacker_inline, attached=attacker_attached,
                  boundary=attacker_boundary)
         )  # fmt: skip
     else:

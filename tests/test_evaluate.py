@@ -349,7 +349,7 @@ CASES = [
         True,
     ),
     Case(
-        "scp-deny-region-undecided",
+        "scp-region-lock-caller-picks-an-allowed-region",
         _org_snapshot(
             account(PROD, roles=[role(PROD, "r", inline={"p": doc(allow("*"))})]),
             scps=[
@@ -364,7 +364,6 @@ CASES = [
         "ec2:RunInstances",
         "*",
         True,
-        conditional=True,
     ),
     Case(
         "scp-deny-assume-out-of-account",

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from auditor.iam.evaluate import Evaluator
+from auditor.iam.facts import trust_requires_mfa
+from auditor.iam.policy import PolicySource, parse_policy
 from auditor.model import (
     AccountSnapshot,
     IamData,
@@ -23,10 +25,16 @@ from auditor.model import (
 from tests.iam_helpers import (
     DEV,
     PROD,
+    ROOT_ID,
     account,
     allow,
+    deny,
     doc,
+    mfa_row,
+    organization,
     role,
+    role_arn,
+    root,
     snapshot,
     trust,
     user,
@@ -391,7 +399,268 @@ _PARTITION_CASES = [
     ),
 ]
 
-CASES = [*_VARIABLE_CASES, *_NOT_RESOURCE_CASES, *_PARTITION_CASES]
+# --- defect 2: a user's requests signed with access keys carry no aws:MultiFactorAuthPresent ----------
+
+_ADMIN = {"admin": doc(allow("*"))}
+# AWS's textbook "deny unless MFA" statement: Bool (not BoolIfExists) misses requests signed with access keys
+_BOOL_FALSE = doc(
+    deny(
+        "*",
+        Condition={"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+    )
+)
+_BOOL_IF_EXISTS_FALSE = doc(deny("*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}))
+_DENY_ACCESS_KEYS = doc(deny("*", Condition={"Null": {"aws:MultiFactorAuthPresent": "true"}}))
+
+
+def _mfa_user(guard: dict[str, Any], *more: dict[str, Any], mfa_device: bool | None = False) -> Snapshot:
+    inline = {**_ADMIN, "guard": guard, **{f"more{i}": d for i, d in enumerate(more)}}
+    report = None if mfa_device is None else [mfa_row(DEV, "alice", mfa_device)]
+    return snapshot(account(DEV, users=[user(DEV, "alice", inline=inline)], credential_report=report))
+
+
+_USER_MFA_CASES = [
+    Case("bool-false-deny-misses-access-keys", _mfa_user(_BOOL_FALSE), ALICE, "ec2:RunInstances", "*", True),
+    Case(
+        "bool-if-exists-false-deny-holds",
+        _mfa_user(_BOOL_IF_EXISTS_FALSE),
+        ALICE,
+        "ec2:RunInstances",
+        "*",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    ),
+    Case(
+        "bool-false-deny-misses-access-keys-report-not-collected",
+        _mfa_user(_BOOL_FALSE, mfa_device=None),
+        ALICE,
+        "ec2:RunInstances",
+        "*",
+        True,
+    ),
+    Case("denying-access-keys-leaves-the-console", _mfa_user(_DENY_ACCESS_KEYS), ALICE, "iam:CreateUser", "*", True),
+    Case(
+        "denying-access-keys-and-console-without-mfa",
+        _mfa_user(_DENY_ACCESS_KEYS, _BOOL_FALSE),
+        ALICE,
+        "iam:CreateUser",
+        "*",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    ),
+    Case(
+        "bool-if-exists-false-deny-user-with-device-needs-the-device",
+        _mfa_user(_BOOL_IF_EXISTS_FALSE, mfa_device=True),
+        ALICE,
+        "ec2:RunInstances",
+        "*",
+        True,
+        conditional=True,
+        twin=True,
+    ),
+]
+
+# --- defect 3: a role session has MFA when its trust policy admits only MFA callers --------------------
+
+_MFA_TRUE = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+_OPS = role_arn(PROD, "ops")
+
+
+def _mfa_role(trust_policy: dict[str, Any], guard: dict[str, Any]) -> Snapshot:
+    return snapshot(account(PROD, roles=[role(PROD, "ops", trust_policy, inline={**_ADMIN, "guard": guard})]))
+
+
+_ROLE_MFA_CASES = [
+    Case(
+        "trust-requires-mfa-session-has-mfa",
+        _mfa_role(trust(root(DEV), condition=_MFA_TRUE), _BOOL_IF_EXISTS_FALSE),
+        _OPS,
+        "iam:CreateUser",
+        "*",
+        True,
+    ),
+    Case(
+        "trust-requires-mfa-age-session-has-mfa",
+        _mfa_role(
+            trust(root(DEV), condition={"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}),
+            _BOOL_IF_EXISTS_FALSE,
+        ),
+        _OPS,
+        "iam:CreateUser",
+        "*",
+        True,
+    ),
+    Case(
+        "trust-without-mfa-session-mfa-undecided",
+        _mfa_role(trust(root(DEV)), _BOOL_IF_EXISTS_FALSE),
+        _OPS,
+        "iam:CreateUser",
+        "*",
+        True,
+        conditional=True,
+        twin=True,
+    ),
+    Case(
+        "trust-mfa-if-exists-admits-access-keys",
+        _mfa_role(
+            trust(root(DEV), condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}), _BOOL_IF_EXISTS_FALSE
+        ),
+        _OPS,
+        "iam:CreateUser",
+        "*",
+        True,
+        conditional=True,
+        twin=True,
+    ),
+]
+
+# --- defect 11: aws:RequestedRegion is picked by the caller (global services: their one endpoint) -----
+
+
+def _region_lock(allowed_regions: list[str], *, not_action: list[str] | None = None, identity: Any = None) -> Snapshot:
+    statement: dict[str, Any] = {
+        "Effect": "Deny",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": allowed_regions}},
+    }
+    statement.update({"NotAction": not_action} if not_action else {"Action": "*"})
+    prod = account(PROD, roles=[role(PROD, "r", inline={"p": identity or doc(allow("*"))})])
+    return snapshot(prod, org=organization(scps=[("regions", doc(statement), [ROOT_ID])]))
+
+
+_R = role_arn(PROD, "r")
+_REGION_CASES = [
+    Case("region-lock-regional-service", _region_lock(["eu-west-1"]), _R, "ec2:RunInstances", "*", True),
+    Case(
+        "region-lock-iam-is-in-us-east-1",
+        _region_lock(["eu-west-1"]),
+        _R,
+        "iam:CreateUser",
+        "*",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    ),
+    Case("region-lock-allowing-us-east-1", _region_lock(["eu-west-1", "us-east-1"]), _R, "iam:CreateUser", "*", True),
+    Case(
+        "region-lock-exempting-iam", _region_lock(["eu-west-1"], not_action=["iam:*"]), _R, "iam:CreateUser", "*", True
+    ),
+    Case(
+        "region-lock-against-identity-region",
+        _region_lock(
+            ["eu-west-1"],
+            identity=doc(allow("*", Condition={"StringEquals": {"aws:RequestedRegion": "us-west-2"}})),
+        ),
+        _R,
+        "ec2:RunInstances",
+        "*",
+        False,
+        twin=True,
+    ),
+    Case(
+        "region-lock-wildcard-regions",
+        snapshot(
+            account(PROD, roles=[role(PROD, "r", inline={"p": doc(allow("*"))})]),
+            org=organization(
+                scps=[
+                    ("regions", doc(deny("*", Condition={"StringNotLike": {"aws:RequestedRegion": "eu-*"}})), [ROOT_ID])
+                ]
+            ),
+        ),
+        _R,
+        "ec2:RunInstances",
+        "*",
+        True,
+    ),
+]
+
+# --- conditions that scope the request itself: can() takes the request's facts ------------------------
+
+_READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+_ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+_ATTACH_READ_ONLY = doc(
+    allow("iam:AttachUserPolicy", "*", Condition={"ArnEquals": {"iam:PolicyARN": _READ_ONLY}}),
+    allow("iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+)
+_SCOPED = _users(user(DEV, "alice", inline={"p": _ATTACH_READ_ONLY}))
+_REQUEST_CASES = [
+    Case(
+        "attach-read-only",
+        _SCOPED,
+        ALICE,
+        "iam:AttachUserPolicy",
+        ALICE,
+        True,
+        request={"request": {"iam:PolicyARN": _READ_ONLY}},
+    ),
+    Case(
+        "attach-admin-not-allowed",
+        _SCOPED,
+        ALICE,
+        "iam:AttachUserPolicy",
+        ALICE,
+        False,
+        reason="no-identity-allow",
+        twin=True,
+        request={"request": {"iam:PolicyARN": _ADMIN_POLICY}},
+    ),
+    Case("attach-unknown-policy-undecided", _SCOPED, ALICE, "iam:AttachUserPolicy", ALICE, True, conditional=True),
+    Case(
+        "pass-role-to-ec2",
+        _SCOPED,
+        ALICE,
+        "iam:PassRole",
+        role_arn(DEV, "app"),
+        True,
+        request={"request": {"iam:PassedToService": "ec2.amazonaws.com"}},
+    ),
+    Case(
+        "pass-role-to-lambda-not-allowed",
+        _SCOPED,
+        ALICE,
+        "iam:PassRole",
+        role_arn(DEV, "app"),
+        False,
+        twin=True,
+        request={"request": {"iam:PassedToService": "lambda.amazonaws.com"}},
+    ),
+    Case(
+        "pass-role-key-absent",
+        _SCOPED,
+        ALICE,
+        "iam:PassRole",
+        role_arn(DEV, "app"),
+        False,
+        twin=True,
+        request={"request": {"iam:PassedToService": None}},
+    ),
+]
+
+_ROLE_MFA_CASES.append(
+    Case(
+        "service-role-session-has-no-mfa",
+        _mfa_role(trust({"Service": "ec2.amazonaws.com"}), _BOOL_IF_EXISTS_FALSE),
+        _OPS,
+        "iam:CreateUser",
+        "*",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    )
+)
+
+TABLES = {
+    "variables": _VARIABLE_CASES,
+    "not-resource": _NOT_RESOURCE_CASES,
+    "partition": _PARTITION_CASES,
+    "user-mfa": _USER_MFA_CASES,
+    "role-mfa": _ROLE_MFA_CASES,
+    "region": _REGION_CASES,
+    "request": _REQUEST_CASES,
+}
+CASES = [c for table in TABLES.values() for c in table]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -403,6 +672,46 @@ def test_evaluator_defects(case: Case) -> None:
 
 
 def test_each_defect_table_has_risky_rows_and_benign_twins() -> None:
-    for table in (_VARIABLE_CASES, _NOT_RESOURCE_CASES, _PARTITION_CASES):
+    for table in TABLES.values():
         assert any(c.twin for c in table) and any(not c.twin for c in table)
-        assert all(not c.allowed for c in table if c.twin)
+        assert all(not c.allowed or c.conditional for c in table if c.twin)
+
+
+def test_picked_channel_is_named_in_the_decision() -> None:
+    decision = Evaluator(_mfa_user(_BOOL_FALSE)).can(ALICE, "ec2:RunInstances", "*")
+    assert any("long-term access keys" in a for a in decision.assumptions), decision.assumptions
+    region = Evaluator(_region_lock(["eu-west-1"])).can(_R, "ec2:RunInstances", "*")
+    assert "aws:RequestedRegion eu-west-1: picked by the caller" in region.assumptions
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected"),
+    [
+        ([trust(root(DEV), condition=_MFA_TRUE)["Statement"][0]], True),
+        ([trust(root(DEV))["Statement"][0]], False),
+        ([trust(root(DEV), condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}})["Statement"][0]], False),
+        (
+            [
+                trust(root(DEV), condition=_MFA_TRUE)["Statement"][0],
+                trust({"Service": "ec2.amazonaws.com"})["Statement"][0],
+            ],
+            False,
+        ),
+        (
+            [
+                trust(root(DEV))["Statement"][0],
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+                },
+            ],
+            True,
+        ),
+        ([], False),
+    ],
+)
+def test_trust_requires_mfa(statements: list[dict[str, Any]], expected: bool) -> None:
+    policy = parse_policy({"Statement": statements}, PolicySource("t", "trust", _OPS, _OPS))
+    assert trust_requires_mfa(policy) is expected

@@ -12,14 +12,15 @@ Conditions are three-valued (see ``conditions``); anything undecided makes the a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from auditor.iam.conditions import ConditionContext, ConditionOutcome, Tri, tri_all
 from auditor.iam.decision import Decision, StatementRef
 from auditor.iam.memo import _BY_SCP_TARGET, _memo_key
-from auditor.iam.policy import Policy, Statement
+from auditor.iam.picks import request_variants
+from auditor.iam.policy import Policy, Statement, arn_partition
 from auditor.iam.request import RCP_SERVICES, PolicyLevel, PrincipalPolicies, RequestContext, ResourceRef
 from auditor.iam.statements import _outcome, _principal_of, _resource_matches
 
@@ -135,10 +136,55 @@ def can(
     action: str,
     resource: ResourceRef | str,
     context: RequestContext | None = None,
+    *,
+    request: Mapping[str, str | Iterable[str] | None] | None = None,
 ) -> Decision:
-    """May ``principal`` perform ``action`` on ``resource``? (``"*"``: on every resource)"""
+    """May ``principal`` perform ``action`` on ``resource``? (``"*"``: on every resource)
+
+    ``request``: facts of this very request (``{"iam:PolicyARN": arn}``, ``{"iam:PassedToService": svc}``;
+    ``None`` for a key the request does not carry), so conditions that scope it are decided.
+    Keys the caller picks (how it signs in, the region it calls) are tried pick by pick (``picks``); the
+    best decision wins and its assumptions say what was picked.
+    """
     ctx = context or RequestContext()
+    if request:
+        ctx = ctx.with_request(request)
     res = resource if isinstance(resource, ResourceRef) else ResourceRef(arn=resource)
+    scp_levels = ctx.scp_levels if not principal.service_linked else None
+    service = action.split(":", 1)[0].lower()
+    rcp_levels = ctx.rcp_levels if service in RCP_SERVICES else None
+    statements = tuple(
+        st
+        for matches in (
+            principal.identity_for(action),
+            principal.boundary_for(action),
+            *(level.for_action(action) for level in scp_levels or ()),
+            *(level.for_action(action) for level in rcp_levels or ()),
+            _resource_matches(res.policy, action),
+        )
+        for _, st in matches
+        if st.condition_keys
+    )
+    best: Decision | None = None
+    best_notes: tuple[str, ...] = ()
+    for key, conditions, notes in request_variants(ctx.conditions, action, arn_partition(principal.arn), statements):
+        sub = ctx.derived.get(key)
+        if sub is None:
+            sub = ctx.derived[key] = RequestContext(conditions, ctx.scp_levels, ctx.rcp_levels, ctx.shared)
+        decision = _can_one(principal, action, res, sub)
+        if best is None or decision.tri > best.tri:
+            best, best_notes = decision, notes
+            if best.tri == Tri.YES:
+                break
+    if best is None:
+        return _can_one(principal, action, res, ctx)
+    if best.allowed and best_notes:
+        return replace(best, assumptions=tuple(dict.fromkeys((*best.assumptions, *best_notes))))
+    return best
+
+
+def _can_one(principal: PrincipalPolicies, action: str, res: ResourceRef, ctx: RequestContext) -> Decision:
+    """``can`` for one request context (the caller's picks made)."""
     cond = ctx.conditions
     res_account = res.owner_account
     cross = principal.account_id is not None and res_account is not None and res_account != principal.account_id

@@ -82,6 +82,7 @@ class Statement:
     symbolic_variables: tuple[str, ...] = ()  # policy variables in Resource/NotResource/Principal
     resource_variables: tuple[str, ...] = ()  # lower-case keys of the variables in Resource/NotResource
     principal_variables: tuple[str, ...] = ()  # variables in Principal/NotPrincipal (AWS does not resolve them)
+    condition_keys: frozenset[str] = frozenset()  # lower-case keys its Condition element reads
 
     @property
     def is_allow(self) -> bool:
@@ -296,6 +297,7 @@ def _statement(raw: Any, index: int, source: PolicySource) -> Statement:
         )
     )
     sid = raw.get("Sid")
+    conditions = _conditions(raw.get("Condition"), source)
     return Statement(
         sid=str(sid) if sid is not None else None,
         effect=effect,
@@ -305,12 +307,13 @@ def _statement(raw: Any, index: int, source: PolicySource) -> Statement:
         not_resources=not_resources,
         principals=principals,
         not_principals=not_principals,
-        conditions=_conditions(raw.get("Condition"), source),
+        conditions=conditions,
         raw=raw,
         index=index,
         symbolic_variables=tuple(symbolic),
         resource_variables=resource_variables,
         principal_variables=principal_variables,
+        condition_keys=frozenset(key.lower() for block in conditions.values() for key in block),
     )
 
 

@@ -96,4 +96,13 @@ class RequestContext:
     scp_levels: tuple[PolicyLevel, ...] | None = None  # None: the caller is not governed by SCPs
     rcp_levels: tuple[PolicyLevel, ...] | None = None  # None: the resource is not governed by RCPs
     shared: dict[Any, Any] | None = field(default=None, repr=False)  # the evaluator's cache of caller halves
+    # requests derived from this one (the caller's picks, see ``picks``), built once and reused
+    derived: dict[Any, RequestContext] = field(default_factory=dict, repr=False)
+
+    def with_request(self, request: Mapping[str, str | Iterable[str] | None]) -> RequestContext:
+        """This request with concrete facts of its own (``iam:PolicyARN`` ...): a value or values per key,
+        ``None`` for a key the request is known not to carry."""
+        values = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in request.items() if v is not None}
+        absent = [k for k, v in request.items() if v is None]
+        return RequestContext(self.conditions.merged(values, absent), self.scp_levels, self.rcp_levels, self.shared)
 

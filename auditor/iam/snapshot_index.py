@@ -12,6 +12,7 @@ from auditor.iam import actions as catalogue
 from auditor.iam.conditions import ConditionContext, Opaque
 from auditor.iam.decide import can
 from auditor.iam.decision import Decision, EvaluationEvent
+from auditor.iam.facts import principal_facts
 from auditor.iam.policy import (
     DEFAULT_PARTITION,
     Policy,
@@ -363,65 +364,14 @@ class Evaluator:
         return cached
 
     def _condition_context(self, principal: PrincipalPolicies) -> ConditionContext:
-        values: dict[str, tuple[str, ...] | Opaque] = {}
-        absent: set[str] = set()
-        assumptions: list[str] = []
-        acct = principal.account_id
-        outsider_ids = frozenset({self.org_id} if self.org_id else set())
-        if principal.type in ("user", "role", "account"):
-            values["aws:principalaccount"] = (acct,) if acct else Opaque()
-            values["aws:principalisawsservice"] = ("false",)
-            absent |= {"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:principalservicename"}
-            if self.in_organization(acct):
-                assert self.org_id is not None and acct is not None
-                values["aws:principalorgid"] = (self.org_id,)
-                values["aws:principalorgpaths"] = (self._org_paths[acct],)
-            elif self.org_id is not None:
-                values["aws:principalorgid"] = Opaque(outsider_ids)
-                values["aws:principalorgpaths"] = Opaque(outsider_ids)
-        if principal.type in ("user", "role"):
-            values["aws:principalarn"] = (principal.arn,)
-            values["aws:principaltype"] = ("User",) if principal.type == "user" else ("AssumedRole",)
-            for key, value in principal.tags.items():
-                values[f"aws:principaltag/{key.lower()}"] = (value,)
-            absent.add("aws:principaltag/*")
-        if principal.type == "user":
-            values["aws:username"] = (principal.name,)
-            if principal.unique_id:
-                values["aws:userid"] = (principal.unique_id,)
-            mfa_device = self._mfa_active.get(principal.arn)
-            if mfa_device is False:
-                values["aws:multifactorauthpresent"] = ("false",)
-            elif self.assume_mfa is not None:
-                values["aws:multifactorauthpresent"] = ("true",) if self.assume_mfa else ("false",)
-                assumptions.append(f"aws:MultiFactorAuthPresent assumed {str(self.assume_mfa).lower()}")
-        elif principal.type == "role":
-            absent.add("aws:username")  # role sessions have no user name; aws:userid is "<role id>:<session>"
-            values["aws:multifactorauthpresent"] = ("false",)  # role sessions do not carry MFA
-        elif principal.type == "anyone":
-            excluded = frozenset(self.known_accounts)
-            values["aws:principalaccount"] = Opaque(excluded)
-            values["aws:principalarn"] = Opaque(
-                frozenset(
-                    f"arn:{partition}:{service}::{a}:"
-                    for a in excluded
-                    for partition in self.partitions
-                    for service in ("iam", "sts")
-                )
-            )
-            if self.org_id:
-                values["aws:principalorgid"] = Opaque(outsider_ids)
-                values["aws:principalorgpaths"] = Opaque(outsider_ids)
-        elif principal.type == "service":
-            values["aws:principalisawsservice"] = ("true",)
-            values["aws:principalservicename"] = (principal.arn,)
-            absent |= {
-                "aws:principalarn",
-                "aws:principalaccount",
-                "aws:principalorgid",
-                "aws:principalorgpaths",
-            }
-        return ConditionContext(values=values, absent=frozenset(absent), assumptions=tuple(assumptions))
+        return principal_facts(self, principal)
+
+    def mfa_device(self, user_arn: str) -> bool | None:
+        """The user has an active MFA device (credential report); None when the report was not collected."""
+        return self._mfa_active.get(user_arn)
+
+    def org_path(self, account_id: str) -> str:
+        return self._org_paths[account_id]
 
     def resource_facts(self, resource_account: str) -> Mapping[str, tuple[str, ...] | Opaque]:
         """Condition facts of a request to a resource of ``resource_account`` (lower-case keys; cached)."""
@@ -502,10 +452,15 @@ class Evaluator:
         action: str,
         resource_arn: str = "*",
         extra: Mapping[str, tuple[str, ...]] | None = None,
+        *,
+        request: Mapping[str, str | Iterable[str] | None] | None = None,
     ) -> Decision:
-        """Convenience: evaluate by ARN against this snapshot's policies and guardrails."""
+        """Convenience: evaluate by ARN against this snapshot's policies and guardrails.
+
+        ``request``: the request's own facts (see ``decide.can``), e.g. ``{"iam:PolicyARN": arn}``.
+        """
         p = self.principal(principal) if isinstance(principal, str) else principal
         if p is None:
             raise KeyError(f"principal {principal} not in snapshot")
         res = self.resource(resource_arn, action)
-        return can(p, action, res, self.request_context(p, res.owner_account, extra))
+        return can(p, action, res, self.request_context(p, res.owner_account, extra), request=request)
