@@ -16,8 +16,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# exit 3 is the demo working as designed: one demo account refuses the audit role (a coverage gap)
 demo: $(STAMP)
-	$(BIN)/auditor demo --out out/demo
+	$(BIN)/auditor demo --out out/demo || [ $$? -eq 3 ]
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -182,16 +183,50 @@ def _report_lines(result: Any, written: dict[str, Path], quiet: bool) -> None:
             click.echo(f"{kind:>5}: {path}")
 
 
-def _exit_code(result: Any, kwargs: dict[str, Any], partial: bool) -> int:
+def _exit_code(result: Any, kwargs: dict[str, Any], snapshot: Any) -> int:
+    """The exit code, with its reason on stderr when it is not 0 (a CI log or cron mail says why)."""
     fail_on = kwargs["fail_on"]
     gated = result.findings
-    if kwargs.get("fail_on_new") and result.history is not None:
+    new_only = bool(kwargs.get("fail_on_new") and result.history is not None)
+    if new_only:
         # the first recorded run is the baseline: nothing is "new" against nothing
         new = set(result.history.new) if result.history.previous_run_id is not None else set()
         gated = [f for f in gated if f.id in new]
-    if fail_on is not None and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in gated):
-        return EXIT_FINDINGS
-    return EXIT_PARTIAL if partial else EXIT_OK
+    if fail_on is not None:
+        hits = [f for f in gated if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
+        if hits:
+            what = "new finding" if new_only else "finding"
+            _exit_reason(EXIT_FINDINGS, f"{_count(len(hits), what)} at or above {fail_on}")
+            return EXIT_FINDINGS
+    reason = _partial_reason(snapshot)
+    if reason:
+        _exit_reason(EXIT_PARTIAL, reason)
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _exit_reason(code: int, reason: str) -> None:
+    click.echo(f"exit {code}: {reason}", err=True)
+
+
+def _partial_reason(snapshot: Any) -> str:
+    """Why a collection is partial ("1 account not audited, 2 partial (5 coverage gaps)"), or ""."""
+    not_audited = {a.account_id for a in snapshot.accounts if not a.audited}
+    gapped = {g.account_id for g in snapshot.coverage} - not_audited
+    partial = gapped & {a.account_id for a in snapshot.accounts}
+    if not (not_audited or snapshot.coverage):
+        return ""
+    parts = []
+    if not_audited:
+        parts.append(f"{_count(len(not_audited), 'account')} not audited")
+    if partial:
+        parts.append(f"{len(partial)} partial")
+    gaps = f"{_count(len(snapshot.coverage), 'coverage gap')}"
+    return (", ".join(parts) + f" ({gaps})") if parts else gaps
 
 
 def _check_analysis_inputs(out: Path, kwargs: dict[str, Any], snapshot_dir: Path | None = None) -> None:
@@ -210,7 +245,7 @@ def _check_analysis_inputs(out: Path, kwargs: dict[str, Any], snapshot_dir: Path
     if suppressions_file:
         load_suppressions(suppressions_file)
     if snapshot_dir is not None:
-        check_snapshot_target(snapshot_dir.resolve(), force=kwargs.get("force", False), flag=_snapshot_flag())
+        check_snapshot_target(snapshot_dir, force=kwargs.get("force", False), flag=_snapshot_flag())
     check_output_directory(out)
 
 
@@ -241,6 +276,10 @@ def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any], snapsh
         suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
     result = analyze(snapshot, config, selection)
+    for gap in result.coverage:  # a rule that crashed: named here, not only in the report's coverage view
+        if gap.service == "auditor" and gap.operation.startswith("rule ") and gap.error_code != "Undetermined":
+            click.echo(f"warning: {gap.operation} failed and reported nothing: {gap.error_code}: "
+                       f"{printable(gap.message)}", err=True)
     pending: PendingRun | None = None
     if kwargs["history_path"]:
         pending = begin_run(kwargs["history_path"], result.findings_document())
@@ -296,11 +335,12 @@ def _collect(kwargs: dict[str, Any]) -> Any:
     except botocore.exceptions.ProfileNotFound as exc:
         raise UserError(str(exc)) from None
     options = CollectOptions(
-        role_name=flag_or_config("role_name", configured.role_name),
+        role_name=_role_name(flag_or_config("role_name", configured.role_name)),
         external_id=flag_or_config("external_id", configured.external_id),
-        regions=_split(kwargs["regions"]) or configured.regions,
-        accounts=_split(kwargs["accounts"]) or configured.accounts,
-        exclude_accounts=_split(kwargs["exclude_accounts"]) or configured.exclude_accounts,
+        regions=_regions(session, _split(kwargs["regions"]) or configured.regions),
+        accounts=_account_ids("--accounts", _split(kwargs["accounts"])) or configured.accounts,
+        exclude_accounts=_account_ids("--exclude-accounts", _split(kwargs["exclude_accounts"]))
+        or configured.exclude_accounts,
         concurrency=flag_or_config("concurrency", configured.concurrency),
         processes=flag_or_config("processes", configured.processes),
         executor=flag_or_config("executor", configured.executor),
@@ -312,8 +352,48 @@ def _collect(kwargs: dict[str, Any]) -> Any:
     return collect(session, options)
 
 
-def _partial(snapshot: Any) -> bool:
-    return bool(snapshot.coverage) or not all(a.audited for a in snapshot.accounts)
+# IAM role names (with an optional path): letters, digits and +=,.@_- , at most 64 characters for the name.
+_ROLE_NAME = re.compile(r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII)
+
+
+def _role_name(name: str) -> str:
+    if not _ROLE_NAME.fullmatch(name):
+        raise UserError(
+            f"--role-name {printable(name)!r} is not an IAM role name (letters, digits and +=,.@_- only, "
+            "at most 64 characters; a path goes before it as path/Name)"
+        )
+    return name
+
+
+def _account_ids(flag: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    from auditor.config import account_id
+
+    try:
+        return tuple(account_id(value) for value in values)
+    except ValueError as exc:
+        raise UserError(f"{flag}: {printable(exc)}") from None
+
+
+def _regions(session: Any, regions: tuple[str, ...]) -> tuple[str, ...]:
+    """Each region is one of the partition's (the partition of the endpoint region), else a one-line error
+    with the closest names; caught here, before a long collection meets it in every account."""
+    import difflib
+
+    home = session.region_name or "us-east-1"
+    try:
+        partition = session.get_partition_for_region(home)
+    except Exception:  # an unknown home region: botocore cannot say which partition
+        raise UserError(f"--region {printable(home)!r} is not a known AWS region") from None
+    known = set(session.get_available_regions("ec2", partition))
+    for region in regions:
+        if region not in known:
+            close = difflib.get_close_matches(region, sorted(known), n=2, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else f" ({len(known)} regions known)"
+            raise UserError(
+                f"--regions: {printable(region)!r} is not a region of the {partition} partition{hint} "
+                "(a region newer than this install needs an upgraded botocore)"
+            )
+    return regions
 
 
 FORCE_HELP = "Replace the snapshot directory even when it is not empty and not an earlier snapshot."
@@ -336,7 +416,7 @@ def audit(**kwargs: Any) -> None:
             )
         )
     result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=out / "snapshot")
-    sys.exit(_exit_code(result, kwargs, _partial(snapshot)))
+    sys.exit(_exit_code(result, kwargs, snapshot))
 
 
 @cli.command()
@@ -356,7 +436,7 @@ def collect(**kwargs: Any) -> None:
     from auditor.snapshot import check_snapshot_target, write_snapshot
 
     load_config(kwargs["config_path"])
-    check_snapshot_target(kwargs["out"].resolve(), force=kwargs["force"])
+    check_snapshot_target(kwargs["out"], force=kwargs["force"])
     snapshot = _collect(kwargs)
     path = write_snapshot(snapshot, kwargs["out"], force=kwargs["force"])
     if not kwargs["quiet"]:
@@ -365,7 +445,10 @@ def collect(**kwargs: Any) -> None:
             f"snapshot: {path} ({audited}/{len(snapshot.accounts)} accounts audited, "
             f"{len(snapshot.coverage)} coverage gap(s))"
         )
-    sys.exit(EXIT_PARTIAL if _partial(snapshot) else EXIT_OK)
+    reason = _partial_reason(snapshot)
+    if reason:
+        _exit_reason(EXIT_PARTIAL, reason)
+    sys.exit(EXIT_PARTIAL if reason else EXIT_OK)
 
 
 @cli.command()
@@ -378,7 +461,7 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
     snapshot = read_snapshot(snapshot_dir)
     out = kwargs["out"] or snapshot_dir.parent / f"{snapshot_dir.name}-report"
     result = _analyze_and_report(snapshot, out, kwargs)
-    sys.exit(_exit_code(result, kwargs, _partial(snapshot)))
+    sys.exit(_exit_code(result, kwargs, snapshot))
 
 
 @cli.command()
@@ -402,7 +485,7 @@ def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
         click.echo("Building the demo organisation (simulated with moto) and auditing it...")
     snapshot = collect_demo()
     result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=snapshot_dir)
-    sys.exit(_exit_code(result, kwargs, partial=False))
+    sys.exit(_exit_code(result, kwargs, snapshot))  # the same codes as analyze on its snapshot
 
 
 @cli.command()
@@ -416,7 +499,9 @@ def diff(old: Path, new: Path, fail_on: str | None) -> None:
 
     result = diff_documents(load_document(old), load_document(new))
     click.echo(render_diff(result), nl=False)
-    if fail_on and any(SEVERITY_RANK[str(f["severity"])] >= SEVERITY_RANK[fail_on] for f in result.new):
+    hits = [f for f in result.new if SEVERITY_RANK.get(str(f["severity"]), -1) >= SEVERITY_RANK[fail_on or "info"]]
+    if fail_on and hits:
+        _exit_reason(EXIT_FINDINGS, f"{_count(len(hits), 'new finding')} at or above {fail_on}")
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
 

@@ -35,7 +35,7 @@ class EnvironmentConfig(_Strict):
         return value
 
 
-def _account_id(value: object) -> str:
+def account_id(value: object) -> str:
     # YAML reads an unquoted account id as a number (dropping leading zeros): put them back.
     text = f"{value:012d}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
     if not (text.isdigit() and len(text) == 12):
@@ -61,7 +61,7 @@ class CollectionConfig(_Strict):
     def _account_ids(cls, value: object) -> tuple[str, ...]:
         if not isinstance(value, list | tuple):
             raise ValueError("must be a list of account ids")
-        return tuple(_account_id(item) for item in value)
+        return tuple(account_id(item) for item in value)
 
 
 class AuditorConfig(_Strict):
@@ -89,6 +89,14 @@ def load_config(path: Path | None) -> AuditorConfig:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"config file {path} is a directory; give the path of the auditor.yaml file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except OSError as exc:
+        raise UserError(f"config file {path} cannot be read ({exc.strerror or exc})") from None
+    except RecursionError:
+        raise UserError(f"config file {path} is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise UserError(f"config file {path} is not valid YAML: {exc}".replace("\n", " ")) from None
     if raw is None:

@@ -137,6 +137,10 @@ def check_document(document: Any, source: str) -> dict[str, Any]:
     return document
 
 
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_document(path: Path) -> dict[str, Any]:
     """A findings.json document from a file, or from a report directory that holds findings.json."""
     file = path / FINDINGS_FILE if path.is_dir() else path
@@ -150,11 +154,15 @@ def load_document(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(_one_line(f"{file}: cannot read ({exc.strerror or exc})")) from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise UserError(
             _one_line(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
         ) from None
+    except RecursionError:
+        raise UserError(_one_line(f"{file}: not a findings document (nested too deeply)")) from None
+    except ValueError as exc:
+        raise UserError(_one_line(f"{file}: not valid JSON ({exc})")) from None
     return check_document(document, _one_line(str(file)))
 
 

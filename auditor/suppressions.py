@@ -107,8 +107,12 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
         raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
         raise UserError(f"{where} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{where} is a directory, not a file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{where} cannot be read: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{where} is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{where} is not valid YAML: {_yaml_problem(exc)}") from None
     entries = _entries(raw, where)

@@ -19,7 +19,7 @@ def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo-history")
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--out", str(out), "--quiet", "--format", "json"])
-    assert exit_info.value.code == 0
+    assert exit_info.value.code == 3  # partial: one demo account refuses the audit role
     return out / "snapshot"
 
 

@@ -1,0 +1,149 @@
+"""The user's own mistakes are one line and exit 2 (never "internal error"); every non-zero exit says why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import main
+from auditor.snapshot import write_snapshot
+from tests.test_output_safety import small_snapshot
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write_snapshot(small_snapshot(), tmp_path / "snap")
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "latin1.yaml").write_bytes(b"required_tags: [Caf\xe9]\n")
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "nan.json").write_text('{"schema_version": "1.0", "findings": [], "x": NaN}')
+    odd = {"schema_version": "1.0", "generated_at": "2026-01-01T00:00:00+00:00", "findings": [
+        {"id": "f1", "rule_id": "X", "severity": "apocalyptic", "account_id": "1", "resource_arn": "a", "title": "t"}]}
+    (tmp_path / "odd.json").write_text(json.dumps(odd))
+    (tmp_path / "empty.json").write_text(json.dumps({**odd, "findings": []}))
+    return tmp_path
+
+
+COLLECT = ["collect", "--out", "new-snap"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "snap", "--out", "a-file"], "--out a-file is a file, not a directory"),
+        (["collect", "--out", "a-file"], "--out a-file is a file, not a snapshot directory"),
+        (["analyze", "snap", "--out", "r", "--config", "a-dir"],
+         "config file a-dir is a directory; give the path of the auditor.yaml file"),
+        (["analyze", "snap", "--out", "r", "--config", "latin1.yaml"],
+         "config file latin1.yaml is not UTF-8 text (byte 19: invalid continuation byte)"),
+        (["analyze", "snap", "--out", "r", "--config", "deep.yaml"], "config file deep.yaml is nested too deeply"),
+        (["analyze", "snap", "--out", "r", "--suppressions", "a-dir"], "suppressions file a-dir is a directory"),
+        (["diff", "deep.json", "empty.json"], "deep.json: not a findings document (nested too deeply)"),
+        (["diff", "nan.json", "empty.json"], "nan.json: not valid JSON (NaN is not a JSON number)"),
+        (["diff", "snap", "empty.json"], "snap: no findings.json in this directory"),
+        ([*COLLECT, "--role-name", "Audit Role;rm"], "--role-name 'Audit Role;rm' is not an IAM role name"),
+        ([*COLLECT, "--role-name", "x" * 65], "is not an IAM role name"),
+        ([*COLLECT, "--regions", "eu-wst-1"], "--regions: 'eu-wst-1' is not a region of the aws partition; "
+                                              "did you mean eu-west-1 or us-west-1?"),
+        ([*COLLECT, "--region", "cn-north-1", "--regions", "eu-west-1"],
+         "--regions: 'eu-west-1' is not a region of the aws-cn partition; did you mean cn-northwest-1?"),
+        ([*COLLECT, "--accounts", "12345"], "--accounts: '12345' is not a 12-digit account id"),
+        ([*COLLECT, "--exclude-accounts", "1234567890123"],
+         "--exclude-accounts: '1234567890123' is not a 12-digit account id"),
+    ],
+    ids=["out-file", "collect-out-file", "config-dir", "config-latin1", "config-deep", "suppressions-dir",
+         "diff-deep", "diff-nan", "diff-not-report", "role-name", "role-name-long", "region-typo",
+         "region-other-partition", "accounts", "exclude-accounts"],
+)
+def test_user_mistake_is_one_line_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    import auditor.collect
+
+    monkeypatch.setattr(auditor.collect, "collect", lambda *_: pytest.fail("validation must come first"))
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [*COLLECT, "--role-name", "audit/SecurityAuditRole", "--regions", "eu-west-1,ap-southeast-5",
+         "--accounts", "123456789012", "--exclude-accounts", "210987654321"],
+        [*COLLECT, "--region", "cn-north-1", "--regions", "cn-northwest-1"],
+    ],
+    ids=["valid-aws", "valid-china"],
+)
+def test_valid_collection_flags_reach_collection(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    import auditor.collect
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auditor.collect, "collect", interrupted)
+    assert run(args, capsys)[0] == 130
+
+
+def test_diff_with_an_unknown_severity_is_no_internal_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["diff", "empty.json", "odd.json", "--fail-on-new", "high"], capsys)
+    assert (code, err) == (0, "") and "1 new" in out
+
+
+def test_exit_reasons_are_printed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["analyze", "snap", "--out", "r", "--quiet"], capsys)
+    assert (code, err) == (0, "")
+    code, _, err = run(["analyze", "snap", "--out", "r", "--quiet", "--fail-on", "info"], capsys)
+    findings = json.loads((workdir / "r" / "findings.json").read_text())["findings"]
+    assert findings and code == 1
+    assert err == f"exit 1: {len(findings)} finding{'s' if len(findings) > 1 else ''} at or above info\n"
+
+
+def test_partial_snapshot_exit_reason(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.model import AccountSnapshot, CoverageGap
+
+    snapshot = small_snapshot()
+    other = AccountSnapshot(account_id="222222222222", audited=False)
+    gaps = (CoverageGap(account_id="222222222222", service="sts", error_code="AccessDenied"),
+            CoverageGap(account_id="111111111111", service="lambda", error_code="AccessDenied"),
+            CoverageGap(account_id="111111111111", service="s3", error_code="AccessDenied"))
+    manifest = snapshot.manifest.model_copy(update={"account_ids": ("111111111111", "222222222222")})
+    write_snapshot(snapshot.model_copy(update={"accounts": (*snapshot.accounts, other), "coverage": gaps,
+                                               "manifest": manifest}), workdir / "partial")
+    code, _, err = run(["analyze", "partial", "--out", "r", "--quiet"], capsys)
+    assert (code, err) == (3, "exit 3: 1 account not audited, 1 partial (3 coverage gaps)\n")
+
+
+def test_a_crashing_rule_is_named_on_stderr(
+    workdir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.engine
+
+    monkeypatch.setattr(auditor.engine, "_REGISTRY", dict(auditor.engine._REGISTRY))  # MINE-001 stays in this test
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "broken.py").write_text('''
+from auditor.engine import rule
+
+
+@rule(id="MINE-001", title="Broken", severity="low", category="coverage", rationale="r", remediation="r")
+def broken(context):
+    raise KeyError("boom")
+''')
+    code, _, err = run(["analyze", "snap", "--out", "r", "--quiet", "--rules-dir", str(rules)], capsys)
+    assert code == 0
+    assert err.startswith("warning: rule MINE-001 failed and reported nothing: KeyError: 'boom' (at broken.py:")
