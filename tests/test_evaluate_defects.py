@@ -715,3 +715,19 @@ def test_picked_channel_is_named_in_the_decision() -> None:
 def test_trust_requires_mfa(statements: list[dict[str, Any]], expected: bool) -> None:
     policy = parse_policy({"Statement": statements}, PolicySource("t", "trust", _OPS, _OPS))
     assert trust_requires_mfa(policy) is expected
+
+
+def test_a_copied_request_context_does_not_reuse_the_picks_of_the_original() -> None:
+    from dataclasses import replace
+
+    from auditor.iam.decide import can
+
+    keys_and_policy = {"Null": {"aws:MultiFactorAuthPresent": "true"}, "ArnEquals": {"iam:PolicyARN": _READ_ONLY}}
+    snap = _users(user(DEV, "alice", inline={"p": doc(allow("iam:AttachUserPolicy", Condition=keys_and_policy))}))
+    evaluator = Evaluator(snap)
+    alice = evaluator.principal(ALICE)
+    assert alice is not None
+    ctx = evaluator.request_context(alice, DEV)
+    assert can(alice, "iam:AttachUserPolicy", ALICE, ctx).conditional  # iam:PolicyARN unknown; picks cached
+    admin = replace(ctx, conditions=ctx.conditions.merged({"iam:PolicyARN": (_ADMIN_POLICY,)}))
+    assert not can(alice, "iam:AttachUserPolicy", ALICE, admin).allowed

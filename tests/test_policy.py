@@ -241,6 +241,10 @@ TAGS_AB = ConditionContext(
 )
 TAGS_MISSING = ConditionContext(absent=frozenset({"aws:tagkeys", "aws:principaltag/dept"}))
 TAGS_EMPTY = ConditionContext(values={"aws:tagkeys": ()})
+# an ARN of account 2222... whose resource part names 1111...: a star must not run across the colons
+CROSSING = ConditionContext(
+    values={"aws:sourcearn": ("arn:aws:ec2:us-east-1:222222222222:x:111111111111:instance/i-1",)}
+)
 
 
 @pytest.mark.parametrize(
@@ -280,6 +284,12 @@ TAGS_EMPTY = ConditionContext(values={"aws:tagkeys": ()})
         ({"ForAnyValue:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::xa"]}}, TAGS_AB, Tri.YES),
         ({"ForAnyValue:ArnNotLike": {"aws:SourceArns": ["arn:aws:s3:::x*"]}}, TAGS_AB, Tri.NO),
         ({"StringNotEquals": {"aws:TagKeys": ["a"]}}, TAGS_MISSING, Tri.YES),
+        # ArnLike matches each colon-separated component on its own: * does not run across a colon
+        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/ci"}}, CTX, Tri.YES),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:ec2:*:111111111111:instance/*"}}, CROSSING, Tri.NO),
+        ({"StringLike": {"aws:SourceArn": "arn:aws:ec2:*:111111111111:instance/*"}}, CROSSING, Tri.YES),
+        ({"ArnNotLike": {"aws:SourceArn": "arn:aws:ec2:*:111111111111:instance/*"}}, CROSSING, Tri.YES),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:ec2:*:222222222222:*"}}, CROSSING, Tri.YES),
         ({"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept, 'data'}"}}, CTX, Tri.YES),
         ({"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept}"}}, CTX, Tri.NO),
     ],

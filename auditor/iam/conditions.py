@@ -16,7 +16,15 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.iam.glob import ANY, STAR
-from auditor.iam.policy import Lookup, Statement, has_policy_variable, pattern_tri, substitute, variables_of
+from auditor.iam.policy import (
+    Lookup,
+    Statement,
+    arn_pattern_tri,
+    has_policy_variable,
+    pattern_tri,
+    substitute,
+    variables_of,
+)
 from auditor.iam.tri import Tri, tri_all, tri_any, tri_not
 
 __all__ = [
@@ -56,10 +64,10 @@ _STRING_OPS = {
     "stringnotequalsignorecase": ("eq", True, True),
     "stringlike": ("like", False, False),
     "stringnotlike": ("like", True, False),
-    "arnequals": ("like", False, False),
-    "arnlike": ("like", False, False),
-    "arnnotequals": ("like", True, False),
-    "arnnotlike": ("like", True, False),
+    "arnequals": ("arn", False, False),
+    "arnlike": ("arn", False, False),
+    "arnnotequals": ("arn", True, False),
+    "arnnotlike": ("arn", True, False),
     "bool": ("eq", False, True),
 }
 
@@ -328,6 +336,8 @@ def _literal(tokens: Iterable[object]) -> str:
 def _match(mode: str, expected: str, actual: str, ignore_case: bool, lookup: Lookup) -> Tri:
     if mode == "like":
         return pattern_tri(expected, actual, lookup, ignore_case)
+    if mode == "arn":
+        return arn_pattern_tri(expected, actual, lookup)
     if "${" in expected:
         resolved = substitute(expected, lookup)
         if resolved is None:
@@ -343,7 +353,7 @@ def _match(mode: str, expected: str, actual: str, ignore_case: bool, lookup: Loo
 
 def _opaque_match(mode: str, expected: str, actual: Opaque) -> Tri:
     literal = expected
-    if mode == "like":
+    if mode in ("like", "arn"):
         cut = min((i for i in (expected.find("*"), expected.find("?")) if i >= 0), default=len(expected))
         literal = expected[:cut]
     if any(literal.startswith(x) for x in actual.excluded):

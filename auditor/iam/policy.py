@@ -465,6 +465,15 @@ def pattern_tri(pattern: str, text: str, lookup: Lookup | None = None, ignore_ca
     return Tri.MAYBE if unknown else Tri.YES
 
 
+def arn_pattern_tri(pattern: str, arn: str, lookup: Lookup | None = None) -> Tri:
+    """ArnLike/ArnEquals: each of the six colon-separated components is matched on its own, so a wildcard
+    does not run across a colon (AWS); the resource component keeps any further colons."""
+    if pattern.count(":") < 5 or arn.count(":") < 5:
+        return pattern_tri(pattern, arn, lookup)
+    wanted, actual = pattern.split(":", 5), arn.split(":", 5)
+    return min(pattern_tri(w, a, lookup) for w, a in zip(wanted, actual, strict=True))
+
+
 @lru_cache(maxsize=262144)
 def _any_action(patterns: tuple[str, ...], action: str) -> bool:
     return any(action_matches(p, action) for p in patterns)

@@ -97,7 +97,8 @@ class RequestContext:
     rcp_levels: tuple[PolicyLevel, ...] | None = None  # None: the resource is not governed by RCPs
     shared: dict[Any, Any] | None = field(default=None, repr=False)  # the evaluator's cache of caller halves
     # requests derived from this one (the caller's picks, see ``picks``), built once and reused
-    derived: dict[Any, RequestContext] = field(default_factory=dict, repr=False)
+    # (not an init field: a copy made with dataclasses.replace gets its own, its conditions may differ)
+    derived: dict[Any, RequestContext] = field(default_factory=dict, init=False, repr=False)
 
     def with_request(self, request: Mapping[str, str | Iterable[str] | None]) -> RequestContext:
         """This request with concrete facts of its own (``iam:PolicyARN`` ...): a value or values per key,
