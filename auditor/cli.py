@@ -311,6 +311,8 @@ def _history_info(pending: Any) -> Any:
         resolved=delta.resolved,
         persisting=delta.persisting,
         first_seen=dict(delta.first_seen),
+        trend=tuple((point.generated_at, point.total, point.by_severity["critical"] + point.by_severity["high"])
+                    for point in delta.trend),
     )
 
 

@@ -81,6 +81,19 @@ class RunDelta:
     persisting: tuple[str, ...]
     first_seen: dict[str, str]  # live finding id -> generated_at of the first run of this org that had it
     suppressed: tuple[str, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()  # the latest runs of this organisation up to this one, oldest first
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One recorded run's live-finding counts, for the trend line of the reports."""
+
+    generated_at: str
+    total: int
+    by_severity: dict[str, int]
+
+
+TREND_RUNS = 8
 
 
 @dataclass(frozen=True)
@@ -488,7 +501,16 @@ def _delta(db: sqlite3.Connection, run_id: int, org_key: str, generated_ts: floa
             (run_id, org_key, generated_ts),
         )
     }
+    trend = tuple(
+        TrendPoint(generated_at=row[0], total=row[1], by_severity=dict(zip(SEVERITIES, row[2:], strict=True)))
+        for row in reversed(db.execute(
+            """SELECT generated_at, total, critical, high, medium, low, info FROM runs
+               WHERE org_key = ? AND generated_ts <= ? ORDER BY generated_ts DESC, id DESC LIMIT ?""",
+            (org_key, generated_ts, TREND_RUNS),
+        ).fetchall())
+    )
     return RunDelta(
+        trend=trend,
         run_id=run_id,
         previous_run_id=previous_run_id,
         new=tuple(sorted(now_live - before)),

@@ -68,6 +68,8 @@ class HistoryInfo:
     resolved: tuple[str, ...]
     persisting: tuple[str, ...]
     first_seen: dict[str, str]
+    # (generated_at, live findings, critical + high) of the latest recorded runs up to this one, oldest first
+    trend: tuple[tuple[str, int, int], ...] = ()
 
     def status(self, finding_id: str) -> str:
         return "new" if finding_id in set(self.new) else "persisting"

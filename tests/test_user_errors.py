@@ -147,3 +147,37 @@ def broken(context):
     code, _, err = run(["analyze", "snap", "--out", "r", "--quiet", "--rules-dir", str(rules)], capsys)
     assert code == 0
     assert err.startswith("warning: rule MINE-001 failed and reported nothing: KeyError: 'boom' (at broken.py:")
+
+
+def test_history_trend_in_console_and_summary_md(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["analyze", "snap", "--out", "r", "--format", "md", "--history", "h.sqlite"]
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "History: first recorded run of this organisation (the baseline)" in out
+    assert "Trend" not in out
+    run(args, capsys)
+    code, out, _ = run(args, capsys)
+    markdown = (workdir / "r" / "summary.md").read_text()
+    total = int(next(line for line in out.splitlines() if line.startswith("Findings: ")).split()[1])
+    assert f"History: 0 new, 0 resolved, {total} persisting since the previous run" in out
+    assert "Trend over the last 3 runs: findings " + " -> ".join([str(total)] * 3) in out
+    assert f"Since the previous run: 0 new, 0 resolved, {total} persisting." in markdown
+    assert "| Run | Findings | Critical + high |" in markdown and markdown.count(f"| {total} |") >= 3
+
+
+def test_an_account_that_could_not_be_audited_has_no_score_in_summary_md(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.model import AccountSnapshot, CoverageGap
+
+    snapshot = small_snapshot()
+    manifest = snapshot.manifest.model_copy(update={"account_ids": ("111111111111", "222222222222")})
+    write_snapshot(snapshot.model_copy(update={
+        "accounts": (*snapshot.accounts, AccountSnapshot(account_id="222222222222", audited=False)),
+        "coverage": (CoverageGap(account_id="222222222222", service="sts", error_code="AccessDenied"),),
+        "manifest": manifest}), workdir / "partial")
+    run(["analyze", "partial", "--out", "r", "--format", "md", "--quiet"], capsys)
+    markdown = (workdir / "r" / "summary.md").read_text()
+    accounts = markdown.split("### Accounts")[1].split("###")[0]
+    rows = {line.split("|")[1].strip(): line for line in accounts.splitlines() if line.startswith("| ")}
+    assert "| not audited |" in rows["222222222222"]
+    assert "not audited" not in rows["111111111111"]

@@ -55,9 +55,21 @@ def render_markdown(result: AuditResult) -> str:
         lines += ["### Accounts", ""]
         lines += _table(
             ("Account", "Name", "Environment", "Score", *SEVERITIES),
-            [(p.account.id, p.account.name, p.account.environment, p.score,
+            [(p.account.id, p.account.name, p.account.environment,
+              p.score if p.account.audited else "not audited",  # its risks are unknown: no score
               *(p.by_severity[s] for s in SEVERITIES)) for p in postures],
         )
+
+    if result.history is not None:
+        history = result.history
+        lines += ["### History", ""]
+        if history.previous_run_id is None:
+            lines += ["First recorded run of this organisation: the baseline for the next runs.", ""]
+        else:
+            lines += [f"Since the previous run: {len(history.new)} new, {len(history.resolved)} resolved, "
+                      f"{len(history.persisting)} persisting.", ""]
+        if len(history.trend) > 1:
+            lines += _table(("Run", "Findings", "Critical + high"), [tuple(point) for point in history.trend])
 
     top = sort_findings(list(result.findings))[:TOP_FINDINGS]
     if top:

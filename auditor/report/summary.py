@@ -112,6 +112,7 @@ def render_summary(result: AuditResult) -> str:
     if not postures:
         lines.append("  (none)")
 
+    lines += history_lines(result)
     lines += ["", f"Coverage gaps: {len(result.coverage)}"]
     if result.suppressed or result.expired_suppressions or result.stale_suppressions:
         lines.append(
@@ -119,3 +120,20 @@ def render_summary(result: AuditResult) -> str:
             f"{len(result.expired_suppressions)}; stale suppressions: {len(result.stale_suppressions)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def history_lines(result: AuditResult) -> list[str]:
+    """With --history: what changed since the previous run, and the totals of the latest runs."""
+    history = result.history
+    if history is None:
+        return []
+    if history.previous_run_id is None:
+        lines = ["", "History: first recorded run of this organisation (the baseline)"]
+    else:
+        lines = ["", f"History: {len(history.new)} new, {len(history.resolved)} resolved, "
+                     f"{len(history.persisting)} persisting since the previous run"]
+    if len(history.trend) > 1:
+        totals = " -> ".join(str(total) for _, total, _ in history.trend)
+        severe = " -> ".join(str(severe) for _, _, severe in history.trend)
+        lines.append(f"Trend over the last {len(history.trend)} runs: findings {totals}; critical+high {severe}")
+    return lines
