@@ -7,6 +7,7 @@ collection was partial (some account or service could not be read) and no ``--fa
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import re
@@ -23,10 +24,12 @@ from auditor import __version__
 from auditor.console import printable
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
+from auditor.outputs import PRIVATE_FILE_MODE, make_private_dirs
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
 FORMATS = ("html", "json", "csv", "md", "ocsf", "compliance")
 DEFAULT_ROLE_NAME = "SecurityAuditRole"
+PROGRESS_LINE_ACCOUNTS = 10  # without a terminal, one progress line every this many accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -140,6 +143,14 @@ def collection_options(function: F) -> F:
             default=8,
             show_default=True,
             help="Accounts collected in parallel.",
+        ),
+        click.option(
+            "--verbose", is_flag=True,
+            help="Log every AWS call, retry and coverage gap (AccessDenied...) on stderr.",
+        ),
+        click.option(
+            "--log-file", type=click.Path(path_type=Path), default=None,
+            help="Write that log to this file (0600) instead of, or with --verbose as well as, stderr.",
         ),
         click.option(
             "--processes",
@@ -316,6 +327,51 @@ def _history_info(pending: Any) -> Any:
     )
 
 
+# Loggers --verbose / --log-file turn on: the auditor's own (AWS calls, coverage gaps) and botocore's retry
+# decisions. Never botocore.endpoint: it logs request bodies, and AssumeRole's holds the ExternalId.
+VERBOSE_LOGGERS = ("auditor", "botocore.retries", "botocore.retryhandler")
+
+
+class _PrintableFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _setup_logging(verbose: bool, log_file: Path | None) -> None:
+    """Handlers for --verbose (stderr) and --log-file, removed again when the command ends."""
+    handlers: list[logging.Handler] = []
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    if log_file is not None:
+        try:
+            make_private_dirs(log_file.parent)
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+            os.chmod(log_file, PRIVATE_FILE_MODE)
+        except OSError as exc:
+            raise UserError(f"--log-file {log_file}: cannot write it ({exc.strerror or exc})") from None
+    if not handlers:
+        return
+    formatter = _PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    loggers = [logging.getLogger(name) for name in VERBOSE_LOGGERS]
+    previous = [logger.level for logger in loggers]
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        for handler in handlers:
+            logger.addHandler(handler)
+
+    def remove() -> None:
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.setLevel(level)
+            for handler in handlers:
+                logger.removeHandler(handler)
+        for handler in handlers:
+            handler.close()
+
+    click.get_current_context().call_on_close(remove)
+
+
 def _collect(kwargs: dict[str, Any]) -> Any:
     import boto3
     import botocore.exceptions
@@ -325,6 +381,7 @@ def _collect(kwargs: dict[str, Any]) -> Any:
 
     configured = load_config(kwargs["config_path"]).collection
     context = click.get_current_context()
+    _setup_logging(kwargs.get("verbose", False), kwargs.get("log_file"))
 
     def flag_or_config(name: str, value: Any) -> Any:
         """The flag when it was given on the command line, else auditor.yaml's ``collection`` value, else the flag's
@@ -348,8 +405,10 @@ def _collect(kwargs: dict[str, Any]) -> Any:
         executor=flag_or_config("executor", configured.executor),
         scheduler=flag_or_config("scheduler", configured.scheduler),
         profile=kwargs["profile"],
-        # A bar only for a person at a terminal: not with --quiet, nor when output goes to a file or a CI log.
+        # A bar only for a person at a terminal; plain lines for a CI log or cron mail; nothing with --quiet.
         progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),
+        progress_lines_every=0 if kwargs.get("quiet", False) or (sys.stdout.isatty() and sys.stderr.isatty())
+        else PROGRESS_LINE_ACCOUNTS,
     )
     return collect(session, options)
 

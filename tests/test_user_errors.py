@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,3 +182,63 @@ def test_an_account_that_could_not_be_audited_has_no_score_in_summary_md(
     rows = {line.split("|")[1].strip(): line for line in accounts.splitlines() if line.startswith("| ")}
     assert "| not audited |" in rows["222222222222"]
     assert "not audited" not in rows["111111111111"]
+
+
+def test_plain_progress_lines_without_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.collect import run as collector_run
+    from auditor.model import AccountSnapshot
+
+    with collector_run._progress(False, 25, 10) as advance:
+        for index in range(25):
+            advance(AccountSnapshot(account_id=f"{index:012d}", audited=index != 3), 1)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"collecting accounts: {n}/25 done" for n in (10, 20, 25)]
+    assert lines[-1].startswith("collecting accounts: 25/25 done, 1 not audited, 25 coverage gaps, ")
+
+
+@pytest.mark.parametrize(("flags", "every"), [([], 10), (["--quiet"], 0)], ids=["ci-log", "quiet"])
+def test_collection_without_a_terminal_asks_for_progress_lines(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, flags: list[str], every: int
+) -> None:
+    import auditor.collect
+
+    seen: list[Any] = []
+
+    def capture(_: object, options: object) -> None:
+        seen.append(options)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auditor.collect, "collect", capture)
+    run([*COLLECT, *flags], capsys)  # pytest's captured streams are no terminal
+    assert [(o.progress, o.progress_lines_every) for o in seen] == [(False, every)]
+
+
+def test_verbose_and_log_file_show_aws_calls_and_gaps_but_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto import mock_aws
+
+    monkeypatch.chdir(tmp_path)
+    with mock_aws():
+        code, _, err = run(["collect", "--out", "snap", "--regions", "us-east-1", "--verbose", "--log-file",
+                            "logs/audit.log", "--external-id", "ExtSecret-42", "--quiet"], capsys)
+    assert code in (0, 3), err
+    log = (tmp_path / "logs" / "audit.log").read_text()
+    assert "auditor.aws: call iam:GetAccountAuthorizationDetails account 123456789012 region" in log
+    assert " auditor.aws: call " in err  # --verbose: the same lines on stderr
+    assert "ExtSecret-42" not in log + err
+    assert (tmp_path / "logs" / "audit.log").stat().st_mode & 0o777 == 0o600
+    import logging
+
+    assert not logging.getLogger("auditor").handlers  # removed when the command ended
+
+
+def test_coverage_gaps_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from auditor.collect.session import Gaps
+
+    with caplog.at_level(logging.INFO, logger="auditor.aws"):
+        Gaps("111111111111").add("lambda", "ListFunctions", "AccessDenied", "not authorized", "eu-west-1")
+    assert caplog.messages == ["coverage gap: account 111111111111 lambda:ListFunctions region eu-west-1: "
+                               "AccessDenied: not authorized"]

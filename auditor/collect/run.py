@@ -62,6 +62,8 @@ class CollectOptions:
     processes: int = 1
     profile: str | None = None
     progress: bool = False  # rich progress bar on stderr when True
+    # plain progress lines on stderr (CI, cron: no terminal) every this many accounts and at the end; 0: none
+    progress_lines_every: int = 0
     # "local": threads (and --processes) on this machine; "dask": one task per account on a Dask cluster.
     executor: Literal["local", "dask"] = "local"
     scheduler: str | None = None  # the Dask scheduler's address (tcp://HOST:8786) with executor "dask"
@@ -146,7 +148,7 @@ def _collect(session: boto3.Session, options: CollectOptions, home_region: str, 
     # Identity Center is read beside the accounts rather than before them: it needs only the account list.
     beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix=IDENTITY_CENTER_THREADS)
     try:
-        with _progress(options.progress, len(audited)) as advance:
+        with _progress(options.progress, len(audited), options.progress_lines_every) as advance:
             identity_center = None if organization is None else beside.submit(
                 lambda: collect_identity_center(
                     caller, _identity_center_regions(caller, home_region, org_gaps),
@@ -405,10 +407,38 @@ def _collect_account(
     return snapshot, gaps.items
 
 
+PROGRESS_LINE_SECONDS = 60.0  # a slow run still shows it is alive at least this often
+
+
+def _progress_lines(total: int, every: int) -> _Advance:
+    """One plain line on stderr every ``every`` accounts (or a minute), and when the last one is done."""
+    import sys
+    import time
+
+    started = last = time.monotonic()
+    done = not_audited = gap_count = 0
+
+    def advance(snapshot: AccountSnapshot, gaps: int) -> None:
+        nonlocal done, not_audited, gap_count, last
+        done += 1
+        not_audited += 0 if snapshot.audited else 1
+        gap_count += gaps
+        now = time.monotonic()
+        if done % every == 0 or done == total or now - last >= PROGRESS_LINE_SECONDS:
+            last = now
+            print(f"collecting accounts: {done}/{total} done, {not_audited} not audited, {gap_count} coverage gaps, "
+                  f"{now - started:.0f} s", file=sys.stderr, flush=True)
+
+    return advance
+
+
 @contextlib.contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[_Advance]:
+def _progress(enabled: bool, total: int, lines_every: int = 0) -> Iterator[_Advance]:
     if not enabled:
-        yield lambda snapshot, gaps: None
+        if lines_every > 0:
+            yield _progress_lines(total, lines_every)
+        else:
+            yield lambda snapshot, gaps: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -5,6 +5,7 @@ documented rate caps), assuming the audit role in member accounts, and recording
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections import defaultdict
@@ -20,6 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from auditor.collect.ratelimit import RateLimiter
 from auditor.collect.readonly import ALLOWED_BY_SERVICE, check_operation
 from auditor.model import CoverageGap
+
+# --verbose / --log-file: every AWS call and every coverage gap (AccessDenied...), never parameters or answers
+AWS_LOG = logging.getLogger("auditor.aws")
 
 DEFAULT_MAX_ATTEMPTS = 10
 
@@ -132,6 +136,7 @@ class ClientFactory:
         # An AssumeRole costs the account whose role it assumes: book it there, not under the caller.
         booked = (assumed_account(params) if operation == "sts:AssumeRole" else None) or self.account_id
         self.counter.add(booked, operation)
+        AWS_LOG.debug("call %s account %s region %s", operation, booked, region)
         self.limiter.acquire(self.account_id, region, service, model.name)
 
 
@@ -273,5 +278,7 @@ class Gaps:
             error_code=code,
             message=message,
         )
+        AWS_LOG.info("coverage gap: account %s %s:%s region %s: %s: %s", self.account_id, service, operation,
+                     region, code, message)
         with self._lock:
             self.items.append(gap)
