@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_collect.py
 	$(BIN)/python bench/bench_graph.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_matcher.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
