@@ -731,3 +731,16 @@ def test_a_copied_request_context_does_not_reuse_the_picks_of_the_original() -> 
     assert can(alice, "iam:AttachUserPolicy", ALICE, ctx).conditional  # iam:PolicyARN unknown; picks cached
     admin = replace(ctx, conditions=ctx.conditions.merged({"iam:PolicyARN": (_ADMIN_POLICY,)}))
     assert not can(alice, "iam:AttachUserPolicy", ALICE, admin).allowed
+
+
+@pytest.mark.parametrize(
+    ("guard", "expected"),
+    [(_BOOL_FALSE, [(ALICE, "full-admin", False)]), (_BOOL_IF_EXISTS_FALSE, [])],
+    ids=["bool-false-textbook-misconfiguration", "bool-if-exists-twin"],
+)
+def test_textbook_mfa_deny_is_reported_as_admin_in_the_graph(guard: dict[str, Any], expected: list[Any]) -> None:
+    from auditor.graph import build_access_graph
+
+    graph = build_access_graph(_mfa_user(guard), {DEV: "prod"})
+    found = [(g.principal_arn, g.level, g.conditional) for g in graph.admin_grants()]
+    assert found == expected
