@@ -799,7 +799,9 @@ def test_ctrl_c_stops_the_accounts_not_started_yet(world: World, monkeypatch: py
         return collect_account(*args)
 
     @contextlib.contextmanager
-    def ctrl_c_after_the_first_account(enabled: bool, total: int) -> Iterator[Callable[..., None]]:
+    def ctrl_c_after_the_first_account(
+        enabled: bool, total: int, lines_every: int = 0
+    ) -> Iterator[Callable[..., None]]:
         def advance(*_: Any) -> None:
             raise KeyboardInterrupt
 
