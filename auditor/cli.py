@@ -372,11 +372,12 @@ def _setup_logging(verbose: bool, log_file: Path | None) -> None:
     click.get_current_context().call_on_close(remove)
 
 
-def _collect(kwargs: dict[str, Any]) -> Any:
+def _collection_setup(kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """The caller's session and the validated collection options (flags, else auditor.yaml)."""
     import boto3
     import botocore.exceptions
 
-    from auditor.collect import CollectOptions, collect
+    from auditor.collect import CollectOptions
     from auditor.config import load_config
 
     configured = load_config(kwargs["config_path"]).collection
@@ -410,6 +411,13 @@ def _collect(kwargs: dict[str, Any]) -> Any:
         progress_lines_every=0 if kwargs.get("quiet", False) or (sys.stdout.isatty() and sys.stderr.isatty())
         else PROGRESS_LINE_ACCOUNTS,
     )
+    return session, options
+
+
+def _collect(kwargs: dict[str, Any]) -> Any:
+    from auditor.collect import collect
+
+    session, options = _collection_setup(kwargs)
     return collect(session, options)
 
 
@@ -645,6 +653,36 @@ def compliance(snapshot_dir: Path, frameworks: tuple[str, ...], config_path: Pat
     if out is not None:
         for path in write_compliance(result, out, rows):
             click.echo(f"wrote {path}")
+
+
+@cli.command("check-access")
+@collection_options
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help="auditor.yaml, for its collection settings (default: ./auditor.yaml if present).",
+)
+@click.option("--quiet", is_flag=True, help="Print only the accounts that cannot be audited.")
+def check_access_command(**kwargs: Any) -> None:
+    """Preflight: assume the audit role in every account and read one thing there; list what fails and why."""
+    from auditor.check_access import check_access
+
+    session, options = _collection_setup(kwargs)
+    checks = check_access(session, options)
+    id_width = max(len(c.account_id) for c in checks)
+    name_width = max((len(printable(c.name)) for c in checks), default=0)
+    for c in checks:
+        if c.ok and kwargs["quiet"]:
+            continue
+        click.echo(f"{c.account_id:<{id_width}}  {printable(c.name):<{name_width}}  "
+                   f"{'ok' if c.ok else 'FAILED':<6}  {printable(c.detail)}")
+    failed = [c for c in checks if not c.ok]
+    if not kwargs["quiet"]:
+        click.echo(f"{len(checks) - len(failed)} of {len(checks)} accounts can be audited "
+                   f"with role {options.role_name}")
+    if failed:
+        _exit_reason(EXIT_PARTIAL, f"{_count(len(failed), 'account')} cannot be audited")
+        sys.exit(EXIT_PARTIAL)
+    sys.exit(EXIT_OK)
 
 
 @cli.command("role-template")

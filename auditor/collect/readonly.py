@@ -32,6 +32,7 @@ _OPERATIONS: dict[str, str | None] = {
     "organizations:DescribePolicy": "organizations:DescribePolicy",
     "organizations:ListTargetsForPolicy": "organizations:ListTargetsForPolicy",
     "organizations:ListDelegatedAdministrators": "organizations:ListDelegatedAdministrators",
+    "organizations:ListAccounts": "organizations:ListAccounts",  # auditor check-access: the accounts, in one list
     # CloudTrail (the organisation trail, read from the caller's account)
     "cloudtrail:DescribeTrails": "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus": "cloudtrail:GetTrailStatus",
