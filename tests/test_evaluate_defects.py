@@ -89,18 +89,39 @@ class Case:
 
 # --- defect 10: known policy variables are substituted from the principal's facts ------------------
 
+
+def _alice(pattern: str, action: str = "s3:*", **kw: Any) -> Snapshot:
+    """Alice with one Allow of ``action`` on ``pattern``."""
+    return _users(user(DEV, "alice", inline={"p": doc(allow(action, pattern))}, **kw))
+
+
+_OWN = _users(user(DEV, "alice", inline={"own": MANAGE_OWN_CREDENTIALS}), user(DEV, "bob"))
+_HOME = _alice(f"{BUCKET}/home/${{aws:username}}/*")
+_TEAM = _alice(f"{BUCKET}/teams/${{aws:PrincipalTag/team}}/*", tags={"team": "data"})
+_TEAM_UNTAGGED = _alice(f"{BUCKET}/teams/${{aws:PrincipalTag/team}}/*")
+_TEAM_DEFAULT = _alice(f"{BUCKET}/teams/${{aws:PrincipalTag/team, 'shared'}}/*")
+_OWN_ACCOUNT = _alice("arn:aws:iam::${aws:PrincipalAccount}:role/*", "iam:PassRole")
+_USERID = _users(
+    IamUser(
+        arn=ALICE,
+        name="alice",
+        user_id="AIDAALICE0000000000",
+        inline_policies=(InlinePolicy(name="p", document=doc(allow("s3:*", f"{BUCKET}/${{aws:userid}}/*"))),),
+    )
+)
+_ESCAPED = _alice(f"{BUCKET}/literal${{*}}name")
+_APP = role_arn(DEV, "app")
+_ROLE_HOME = snapshot(
+    account(
+        DEV, roles=[role(DEV, "app", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"))})]
+    )
+)
+
 _VARIABLE_CASES = [
-    Case(
-        "own-credentials-on-self",
-        _users(user(DEV, "alice", inline={"own": MANAGE_OWN_CREDENTIALS}), user(DEV, "bob")),
-        ALICE,
-        "iam:CreateAccessKey",
-        ALICE,
-        True,
-    ),
+    Case("own-credentials-on-self", _OWN, ALICE, "iam:CreateAccessKey", ALICE, True),
     Case(
         "own-credentials-on-another-user",
-        _users(user(DEV, "alice", inline={"own": MANAGE_OWN_CREDENTIALS}), user(DEV, "bob")),
+        _OWN,
         ALICE,
         "iam:CreateAccessKey",
         BOB,
@@ -108,169 +129,36 @@ _VARIABLE_CASES = [
         reason="no-identity-allow",
         twin=True,
     ),
+    Case("home-prefix-own", _HOME, ALICE, "s3:GetObject", f"{BUCKET}/home/alice/notes.txt", True),
+    Case("home-prefix-other", _HOME, ALICE, "s3:GetObject", f"{BUCKET}/home/bob/notes.txt", False, twin=True),
+    Case("principal-tag-variable", _TEAM, ALICE, "s3:PutObject", f"{BUCKET}/teams/data/x", True),
+    Case("principal-tag-other-team", _TEAM, ALICE, "s3:PutObject", f"{BUCKET}/teams/finance/x", False, twin=True),
+    Case("untagged-takes-the-default", _TEAM_DEFAULT, ALICE, "s3:PutObject", f"{BUCKET}/teams/shared/x", True),
     Case(
-        "home-prefix-own",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"))})),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/home/alice/notes.txt",
-        True,
-    ),
-    Case(
-        "home-prefix-other",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"))})),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/home/bob/notes.txt",
-        False,
-        twin=True,
-    ),
-    Case(
-        "principal-tag-variable",
-        _users(
-            user(
-                DEV,
-                "alice",
-                tags={"team": "data"},
-                inline={"p": doc(allow("s3:*", f"{BUCKET}/teams/${{aws:PrincipalTag/team}}/*"))},
-            )
-        ),
-        ALICE,
-        "s3:PutObject",
-        f"{BUCKET}/teams/data/x",
-        True,
-    ),
-    Case(
-        "principal-tag-variable-other-team",
-        _users(
-            user(
-                DEV,
-                "alice",
-                tags={"team": "data"},
-                inline={"p": doc(allow("s3:*", f"{BUCKET}/teams/${{aws:PrincipalTag/team}}/*"))},
-            )
-        ),
-        ALICE,
-        "s3:PutObject",
-        f"{BUCKET}/teams/finance/x",
-        False,
-        twin=True,
-    ),
-    Case(
-        "untagged-principal-takes-the-default",
-        _users(
-            user(
-                DEV, "alice", inline={"p": doc(allow("s3:*", f"{BUCKET}/teams/${{aws:PrincipalTag/team, 'shared'}}/*"))}
-            )
-        ),
-        ALICE,
-        "s3:PutObject",
-        f"{BUCKET}/teams/shared/x",
-        True,
-    ),
-    Case(
-        "untagged-principal-without-default-matches-nothing",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:*", f"{BUCKET}/teams/${{aws:PrincipalTag/team}}/*"))})),
+        "untagged-without-default-matches-nothing",
+        _TEAM_UNTAGGED,
         ALICE,
         "s3:PutObject",
         f"{BUCKET}/teams/data/x",
         False,
         twin=True,
     ),
-    Case(
-        "principal-account-variable",
-        _users(
-            user(DEV, "alice", inline={"p": doc(allow("iam:PassRole", "arn:aws:iam::${aws:PrincipalAccount}:role/*"))})
-        ),
-        ALICE,
-        "iam:PassRole",
-        f"arn:aws:iam::{DEV}:role/app",
-        True,
-    ),
-    Case(
-        "principal-account-variable-other-account",
-        _users(
-            user(DEV, "alice", inline={"p": doc(allow("iam:PassRole", "arn:aws:iam::${aws:PrincipalAccount}:role/*"))})
-        ),
-        ALICE,
-        "iam:PassRole",
-        f"arn:aws:iam::{PROD}:role/app",
-        False,
-        twin=True,
-    ),
-    Case(
-        "userid-variable",
-        _users(
-            IamUser(
-                arn=ALICE,
-                name="alice",
-                user_id="AIDAALICE0000000000",
-                inline_policies=(InlinePolicy(name="p", document=doc(allow("s3:*", f"{BUCKET}/${{aws:userid}}/*"))),),
-            )
-        ),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/AIDAALICE0000000000/x",
-        True,
-    ),
-    Case(
-        "userid-variable-other-id",
-        _users(
-            IamUser(
-                arn=ALICE,
-                name="alice",
-                user_id="AIDAALICE0000000000",
-                inline_policies=(InlinePolicy(name="p", document=doc(allow("s3:*", f"{BUCKET}/${{aws:userid}}/*"))),),
-            )
-        ),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/AIDABOB000000000000/x",
-        False,
-        twin=True,
-    ),
-    Case(
-        "escaped-wildcards-are-literal",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/literal${{*}}name"))})),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/literal*name",
-        True,
-    ),
-    Case(
-        "escaped-star-does-not-match-anything",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/literal${{*}}name"))})),
-        ALICE,
-        "s3:GetObject",
-        f"{BUCKET}/literalXname",
-        False,
-        twin=True,
-    ),
+    Case("principal-account-variable", _OWN_ACCOUNT, ALICE, "iam:PassRole", role_arn(DEV, "app"), True),
+    Case("principal-account-other", _OWN_ACCOUNT, ALICE, "iam:PassRole", role_arn(PROD, "app"), False, twin=True),
+    Case("userid-variable", _USERID, ALICE, "s3:GetObject", f"{BUCKET}/AIDAALICE0000000000/x", True),
+    Case("userid-other-id", _USERID, ALICE, "s3:GetObject", f"{BUCKET}/AIDABOB000000000000/x", False, twin=True),
+    Case("escaped-wildcards-are-literal", _ESCAPED, ALICE, "s3:GetObject", f"{BUCKET}/literal*name", True),
+    Case("escaped-star-is-no-wildcard", _ESCAPED, ALICE, "s3:GetObject", f"{BUCKET}/literalXname", False, twin=True),
     Case(
         "unknown-variable-is-undecided",
-        _users(user(DEV, "alice", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/${{aws:SourceIdentity}}/*"))})),
+        _alice(f"{BUCKET}/${{aws:SourceIdentity}}/*"),
         ALICE,
         "s3:GetObject",
         f"{BUCKET}/someone/x",
         True,
         conditional=True,
     ),
-    Case(
-        "username-absent-for-a-role",
-        snapshot(
-            account(
-                DEV,
-                roles=[
-                    role(DEV, "app", inline={"p": doc(allow("s3:GetObject", f"{BUCKET}/home/${{aws:username}}/*"))})
-                ],
-            )
-        ),
-        f"arn:aws:iam::{DEV}:role/app",
-        "s3:GetObject",
-        f"{BUCKET}/home/app/x",
-        False,
-        twin=True,
-    ),
+    Case("username-absent-for-a-role", _ROLE_HOME, _APP, "s3:GetObject", f"{BUCKET}/home/app/x", False, twin=True),
 ]
 
 # --- defect 9: a policy variable under NotResource leaves a Deny undecided, never dropped -------------
