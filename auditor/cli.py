@@ -129,7 +129,9 @@ def collection_options(function: F) -> F:
             help="Read-only audit role assumed in every member account.",
         ),
         click.option(
-            "--external-id", default=None, help="ExternalId the audit role's trust policy requires."
+            "--external-id", default=None, envvar="AUDITOR_EXTERNAL_ID", show_envvar=True,
+            help="ExternalId the audit role's trust policy requires. Prefer the environment variable (an "
+            "environment file): a command-line argument is visible to other users in the process list.",
         ),
         click.option(
             "--regions", "regions", multiple=True,
@@ -696,6 +698,7 @@ def role_template(trusted_account_id: str, role_name: str) -> None:
 
     if not (trusted_account_id.isdigit() and len(trusted_account_id) == 12):
         raise UserError(f"--trusted-account-id must be a 12-digit account id, not {trusted_account_id!r}")
+    _role_name(role_name)
     click.echo(render_role_template(trusted_account_id, role_name), nl=False)
 
 

@@ -79,6 +79,18 @@ def deny_assume_role(session: boto3.Session, account_ids: tuple[str, ...], calle
     session.events.register("provide-client-params.sts.AssumeRole", refuse)
 
 
+# moto draws organisation, account and principal ids from one random generator: seeded, every demo run builds
+# the same organisation, so `auditor diff` or --history across two demo runs shows no change.
+DEMO_SEED = 42
+
+
+def _fix_generated_ids() -> None:
+    """Seed moto's id generator through its documented in-process API (intercepted by mock_aws)."""
+    import requests
+
+    requests.post(f"http://motoapi.amazonaws.com/moto-api/seed?a={DEMO_SEED}", timeout=10)
+
+
 def check_demo_available() -> None:
     """A one-line UserError when moto (the [demo] extra) is not installed."""
     import importlib.util
@@ -97,6 +109,7 @@ def collect_demo() -> Snapshot:
     from auditor.demo import seed_demo_organization
 
     with _simulated_environment(), mock_aws():
+        _fix_generated_ids()
         demo = seed_demo_organization(DEMO_REGION)
         session = boto3.Session(region_name=DEMO_REGION)
         deny_assume_role(session, demo.unassumable_account_ids, demo.management_account_id)

@@ -261,3 +261,15 @@ def test_the_auditors_own_external_id_is_in_no_output(demo_out: Path) -> None:
     files = [p for p in demo_out.rglob("*") if p.is_file()]
     assert any(p.parent.name == "accounts" for p in files)
     assert [str(p) for p in files if AUDIT_EXTERNAL_ID in p.read_text()] == []
+
+
+def test_two_demo_runs_show_no_change(demo_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo organisation has fixed ids: `auditor diff` between two demo runs reports nothing new or resolved."""
+    with pytest.raises(SystemExit):
+        main(["demo", "--out", str(tmp_path / "again"), "--quiet", "--format", "json"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", str(demo_out), str(tmp_path / "again")])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert ": 0 new, 0 resolved, " in out.splitlines()[0] and "different organisations" not in out
