@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor.engine import RuleContext, rule
 from auditor.findings import Issue
-from auditor.graph import permission_set_admin_sources
+from auditor.graph import GrantLevel
 from auditor.model import AccountAssignment, IdentityCenter
 
 from ._common import NON_PROD, account_label
@@ -110,9 +110,10 @@ def admin_permission_set_on_prod(ctx: RuleContext) -> Iterator[Issue]:
         permission_set = center.permission_set(assignment.permission_set_arn)
         if permission_set is None:
             continue
-        sources = permission_set_admin_sources(ctx.snapshot, permission_set, assignment.account_id)
-        if not sources:
+        admin = ctx.graph.permission_set_admin(permission_set.arn, assignment.account_id)
+        if admin is None:
             continue
+        sources = list(admin.sources)
         principal = _principal(center, assignment)
         non_prod = sorted({
             other.account_id for other in center.assignments
@@ -121,18 +122,19 @@ def admin_permission_set_on_prod(ctx: RuleContext) -> Iterator[Issue]:
             and ctx.environment(other.account_id) in NON_PROD
         })
         boundary = permission_set.permissions_boundary
-        message = (f"Permission set {permission_set.name} (full admin: {'; '.join(sources)}) is assigned to "
+        level = "full admin" if any(g.level == GrantLevel.FULL_ADMIN for g in admin.grants) else "administrator"
+        message = (f"Permission set {permission_set.name} ({level}: {'; '.join(sources)}) is assigned to "
                    f"{principal['label']} on production account {account_label(ctx, assignment.account_id)}")
         if non_prod:
             message += (f"; the same principal holds it on non-production account(s) "
                         f"{', '.join(account_label(ctx, a) for a in non_prod)}")
-        if boundary:
-            message += "; a permissions boundary limits it"
+        if admin.conditional:
+            message += " (under conditions the auditor could not decide)"
         yield Issue(
             account_id=assignment.account_id,
             resource_arn=permission_set.arn,
             key=f"{assignment.principal_type}:{assignment.principal_id}",
-            severity="medium" if boundary else None,
+            severity="medium" if admin.conditional else None,
             message=message,
             evidence={
                 "source_environment": "identity-center",

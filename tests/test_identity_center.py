@@ -277,6 +277,9 @@ PS_CUSTOM = f"{INSTANCE}/ps-custom"
 PS_READER = f"{INSTANCE}/ps-reader"
 PS_BOUNDED = f"{INSTANCE}/ps-bounded"
 PS_CONDITIONAL_NOT_ACTION = f"{INSTANCE}/ps-notaction"
+PS_IAM_FULL = f"{INSTANCE}/ps-iam-full"
+PS_OPEN_BOUNDARY = f"{INSTANCE}/ps-open-boundary"
+PS_CREATES_ADMIN = f"{INSTANCE}/ps-creates-admin"
 PERMISSION_SETS = (
     PermissionSet(arn=PS_ADMIN, name="AdministratorAccess", session_duration="PT12H", managed_policy_arns=(ADMIN_ARN,)),
     PermissionSet(arn=PS_INLINE_ADMIN, name="InlineAdmin", session_duration="PT1H", inline_policy=ALLOW_ALL),
@@ -289,6 +292,16 @@ PERMISSION_SETS = (
     # NotAction "iam:*" on "*" is broad but not "every action": not this rule's finding
     PermissionSet(arn=PS_CONDITIONAL_NOT_ACTION, name="PowerUser", session_duration="PT1H", inline_policy={
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+    # iam:* is administrator: it can grant itself anything
+    PermissionSet(arn=PS_IAM_FULL, name="IAMFull", session_duration="PT1H",
+                  managed_policy_arns=("arn:aws:iam::aws:policy/IAMFullAccess",)),
+    # a boundary that allows everything caps nothing
+    PermissionSet(arn=PS_OPEN_BOUNDARY, name="OpenBoundaryAdmin", session_duration="PT1H",
+                  managed_policy_arns=(ADMIN_ARN,), permissions_boundary={"ManagedPolicyArn": ADMIN_ARN}),
+    # no iam:*, yet it may create a user, attach AdministratorAccess to it and create its key
+    PermissionSet(arn=PS_CREATES_ADMIN, name="UserFactory", session_duration="PT1H", inline_policy={
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "iam:CreateUser", "iam:AttachUserPolicy", "iam:CreateAccessKey"]}]}),
 )
 USERS = (IdentityStoreUser(user_id="u-alex", user_name="alex"), IdentityStoreUser(user_id="u-dana", user_name="dana"))
 GROUPS = (IdentityStoreGroup(group_id="g-admins", display_name="platform-admins", member_user_ids=("u-alex", "u-dana")),
@@ -368,8 +381,14 @@ def _admin_006(snapshot: Snapshot) -> set[tuple[str, str, str, str]]:
          {(PROD, PS_CUSTOM, "g-devs", "high")}),
         ("twin: read-only set on prod", [_assign(PROD, PS_READER, "g-devs")], set()),
         ("twin: NotAction is not every action", [_assign(PROD, PS_CONDITIONAL_NOT_ACTION, "g-devs")], set()),
-        ("a permissions boundary lowers the severity", [_assign(PROD, PS_BOUNDED, "g-admins")],
-         {(PROD, PS_BOUNDED, "g-admins", "medium")}),
+        ("twin: a PowerUserAccess boundary caps AdministratorAccess", [_assign(PROD, PS_BOUNDED, "g-admins")],
+         set()),
+        ("a boundary that allows everything caps nothing", [_assign(PROD, PS_OPEN_BOUNDARY, "g-admins")],
+         {(PROD, PS_OPEN_BOUNDARY, "g-admins", "high")}),
+        ("IAMFullAccess is administrator", [_assign(PROD, PS_IAM_FULL, "g-admins")],
+         {(PROD, PS_IAM_FULL, "g-admins", "high")}),
+        ("creating an admin user is administrator", [_assign(PROD, PS_CREATES_ADMIN, "g-admins")],
+         {(PROD, PS_CREATES_ADMIN, "g-admins", "high")}),
         ("two principals on prod: two findings",
          [_assign(PROD, PS_ADMIN, "g-admins"), _assign(PROD, PS_ADMIN, "u-dana"), _assign(DEV, PS_READER, "g-devs")],
          {(PROD, PS_ADMIN, "g-admins", "high"), (PROD, PS_ADMIN, "u-dana", "high")}),

@@ -1,14 +1,17 @@
 """The access graph: who can assume, escalate to and administer what, across accounts."""
 
-from auditor.graph.build import (
-    build_access_graph,
-    identity_center_group_node,
-    identity_center_user_node,
-    is_full_admin_permission_set,
-    permission_set_admin_sources,
+from auditor.graph.access_graph import AccessGraph
+from auditor.graph.admin import (
+    PermissionSetAdmin,
+    admin_grants_of,
+    is_account_admin,
+    permission_set_admin,
     provisioned_role,
 )
-from auditor.graph.questions import AccessGraph, AccessPath, AdminGrant, AssumeEdge, Hop
+from auditor.graph.build import build_access_graph
+from auditor.graph.identity_center import identity_center_group_node, identity_center_user_node
+from auditor.graph.kinds import EdgeKind, Environment, GrantLevel, NodeKind
+from auditor.graph.records import AccessPath, AdminGrant, AssumeEdge, Hop
 from auditor.iam.escalation import EscalationEdge
 from auditor.iam.evaluate import GrantEvidence
 
@@ -17,13 +20,19 @@ __all__ = [
     "AccessPath",
     "AdminGrant",
     "AssumeEdge",
+    "EdgeKind",
+    "Environment",
     "EscalationEdge",
     "GrantEvidence",
+    "GrantLevel",
     "Hop",
+    "NodeKind",
+    "PermissionSetAdmin",
+    "admin_grants_of",
     "build_access_graph",
     "identity_center_group_node",
     "identity_center_user_node",
-    "is_full_admin_permission_set",
-    "permission_set_admin_sources",
+    "is_account_admin",
+    "permission_set_admin",
     "provisioned_role",
 ]
