@@ -278,10 +278,10 @@ class Context:
     # --- what if ----------------------------------------------------------------------------------
     def admin_after(self, changed: PrincipalPolicies) -> Decision | None:
         """A Decision-like summary when ``changed`` (a principal after the technique) is an admin, else None."""
-        from auditor.graph.build import ADMIN_EDGE_SERVICES, admin_grants_of  # the graph's one admin test
+        from auditor.graph.admin import admin_grants_of, is_account_admin  # the graph's one admin test
 
         for grant in admin_grants_of(self.evaluator, changed):
-            if grant.level == "full-admin" or set(grant.services) & ADMIN_EDGE_SERVICES:
+            if is_account_admin(grant):
                 return Decision(
                     allowed=True,
                     conditional=grant.conditional,
