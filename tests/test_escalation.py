@@ -211,6 +211,7 @@ def _dev(
         policies=(
             managed(DEV, "boundary", doc(allow("s3:*"))),
             managed(DEV, "iam-boundary", doc(allow("iam:*"))),
+            managed(DEV, "join-boundary", doc(allow(["iam:AddUserToGroup", "s3:*"]))),
             managed(DEV, "guard", doc(deny("*"))),
             managed(DEV, "self-service", doc(allow(["s3:*", "iam:DeleteUserPermissionsBoundary"]))),
             managed(DEV, "shared", doc(allow("s3:GetObject"))),
@@ -303,12 +304,12 @@ READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
             ),
             {("iam-add-user-to-group", "self")},
         ),
-        # ... while a boundary caps what any group grants
+        # ... while a boundary caps what any group grants (an iam:* boundary would not: iam:* is admin)
         (
             _dev(
                 [allow("iam:AddUserToGroup", f"arn:aws:iam::{DEV}:group/admins")],
                 groups=(group(DEV, "admins", inline={"a": doc(allow("*"))}),),
-                attacker_boundary=policy_arn(DEV, "iam-boundary"),
+                attacker_boundary=policy_arn(DEV, "join-boundary"),
             ),
             set(),
         ),
