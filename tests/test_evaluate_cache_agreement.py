@@ -41,12 +41,14 @@ CONDS = [
     {"StringEquals": {"aws:PrincipalTag/team": "ops"}},
     {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/a*"}},
     {"StringLike": {"aws:username": "a*"}},
+    {"StringLike": {"aws:UserAgent": "*cli*"}},
 ]
 DENIES = [
     None,
     {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
     {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
     {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}},
+    {"StringNotLike": {"aws:UserAgent": "*cli*"}},
 ]
 
 

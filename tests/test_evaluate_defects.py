@@ -464,6 +464,53 @@ _REGION_CASES = [
     ),
 ]
 
+# --- aws:UserAgent and aws:Referer are written by the caller (AWS: not for authorization) -------------
+
+
+def _header_guard(*conditions: dict[str, Any]) -> Snapshot:
+    denies = {f"guard{i}": doc(deny("*", Condition=c)) for i, c in enumerate(conditions)}
+    return snapshot(account(PROD, roles=[role(PROD, "r", inline={"p": doc(allow("*")), **denies})]))
+
+
+_HEADER_CASES = [
+    Case(
+        "user-agent-allow-list-is-met-by-the-caller",
+        _header_guard({"StringNotLike": {"aws:UserAgent": "*corp-cli*"}}),
+        _R,
+        "iam:CreateUser",
+        "*",
+        True,
+    ),
+    Case(
+        "every-user-agent-denied",
+        _header_guard({"StringLike": {"aws:UserAgent": "*"}}),
+        _R,
+        "iam:CreateUser",
+        "*",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    ),
+    Case(
+        "referer-deny-escaped-by-sending-none",
+        _header_guard({"StringLike": {"aws:Referer": "*"}}),
+        _R,
+        "s3:GetObject",
+        f"{BUCKET}/x",
+        True,
+    ),
+    Case(
+        "referer-denied-present-or-absent",
+        _header_guard({"StringLike": {"aws:Referer": "*"}}, {"Null": {"aws:Referer": "true"}}),
+        _R,
+        "s3:GetObject",
+        f"{BUCKET}/x",
+        False,
+        reason="explicit-deny",
+        twin=True,
+    ),
+]
+
 # --- conditions that scope the request itself: can() takes the request's facts ------------------------
 
 _READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -546,6 +593,7 @@ TABLES = {
     "user-mfa": _USER_MFA_CASES,
     "role-mfa": _ROLE_MFA_CASES,
     "region": _REGION_CASES,
+    "headers": _HEADER_CASES,
     "request": _REQUEST_CASES,
 }
 CASES = [c for table in TABLES.values() for c in table]

@@ -1,6 +1,7 @@
 """Which request contexts may the caller choose? Some condition keys are picked by whoever makes the request,
-once per request: how a user signs in (``aws:MultiFactorAuthPresent``, see ``facts``) and the region it sends
-the request to (``aws:RequestedRegion``). ``can`` evaluates the request under each pick the applicable
+once per request: how a user signs in (``aws:MultiFactorAuthPresent``, see ``facts``), the region it sends
+the request to (``aws:RequestedRegion``) and the headers it sends (``aws:UserAgent``, ``aws:Referer``: AWS
+documents both as set by the caller). ``can`` evaluates the request under each pick the applicable
 statements can tell apart and keeps the best: a region-lock SCP does not make an admin "conditional",
 because the caller sends its requests to an allowed region.
 
@@ -16,7 +17,9 @@ from auditor.iam.conditions import Choice, ConditionContext, pick_combinations
 from auditor.iam.policy import DEFAULT_PARTITION, Statement
 
 REQUESTED_REGION = "aws:requestedregion"
-CALLER_PICKED = frozenset({REQUESTED_REGION, "aws:multifactorauthpresent", "aws:multifactorauthage"})
+# keys whose value the caller writes into the request: any value, or (headers) none at all
+FREE_KEYS = {REQUESTED_REGION: False, "aws:useragent": False, "aws:referer": True}  # key -> may be absent
+CALLER_PICKED = frozenset({*FREE_KEYS, "aws:multifactorauthpresent", "aws:multifactorauthage"})
 
 # AWS's documented global services with a single endpoint, and where it is, per partition.
 _US_EAST_1 = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
@@ -32,6 +35,7 @@ GLOBAL_SERVICE_REGIONS: dict[str, dict[str, str]] = {
     "globalaccelerator": {"aws": "us-west-2"},
 }
 UNLISTED_REGION = "unlisted-region-1"  # stands for any region no policy names
+UNLISTED_VALUE = "unlisted-value"  # stands for any user agent or referer no policy names
 
 
 def global_region(action: str, partition: str | None) -> str | None:
@@ -48,19 +52,40 @@ def reads_caller_picked(statements: Iterable[Statement]) -> frozenset[str]:
     return frozenset(found)
 
 
-def region_candidates(statements: Iterable[Statement]) -> tuple[str, ...]:
-    """One region per value the statements name for aws:RequestedRegion (wildcards made concrete), plus one
-    that none of them names: the picks that can make a difference."""
+def named_values(statements: Iterable[Statement], key: str) -> tuple[str, ...]:
+    """The values the statements name for ``key`` (wildcards made concrete: ``eu-*`` -> ``eu-x``)."""
     out: dict[str, None] = {}
     for st in statements:
-        if REQUESTED_REGION not in st.condition_keys:
+        if key not in st.condition_keys:
             continue
         for block in st.conditions.values():
-            for key, values in block.items():
-                if key.lower() == REQUESTED_REGION:
+            for name, values in block.items():
+                if name.lower() == key:
                     out.update((v.replace("*", "x").replace("?", "1"), None) for v in values if "${" not in v)
-    out[UNLISTED_REGION] = None
     return tuple(out)
+
+
+def region_candidates(statements: Iterable[Statement]) -> tuple[str, ...]:
+    """One region per value the statements name for aws:RequestedRegion, plus one that none of them names:
+    the picks that can make a difference."""
+    return (*(v for v in named_values(statements, REQUESTED_REGION) if v != UNLISTED_REGION), UNLISTED_REGION)
+
+
+def _free_choice(key: str, statements: tuple[Statement, ...]) -> tuple[tuple[object, ...], Choice]:
+    """The caller's options for a key it writes itself: each value a policy names, one it does not, none."""
+    unlisted = UNLISTED_REGION if key == REQUESTED_REGION else UNLISTED_VALUE
+    named = tuple(v for v in named_values(statements, key) if v != unlisted)
+    options: list[object] = [(v,) for v in (*named, unlisted)]
+    labels = [f"{_pretty(key)} {v}: picked by the caller" for v in named]
+    labels.append(f"{_pretty(key)}: a value no policy names, picked by the caller")
+    if FREE_KEYS[key]:
+        options.append(None)
+        labels.append(f"{_pretty(key)} absent: the caller sends none")
+    return (key, named), Choice(key, tuple(options), tuple(labels))
+
+
+def _pretty(key: str) -> str:
+    return {"aws:requestedregion": "aws:RequestedRegion", "aws:useragent": "aws:UserAgent"}.get(key, "aws:Referer")
 
 
 def request_variants(
@@ -78,23 +103,22 @@ def request_variants(
         return
     layered: ConditionContext = cond
     notes: tuple[str, ...] = ()
-    region_key: tuple[object, ...] = ()
-    if REQUESTED_REGION in reads and cond.lookup(REQUESTED_REGION) is False:
-        fixed = global_region(action, partition)
+    free_key: list[object] = []
+    free: dict[str, Choice] = {}
+    for key in sorted(reads & FREE_KEYS.keys()):
+        if cond.lookup(key) is not False:
+            continue  # the request's own facts say what it carries
+        fixed = global_region(action, partition) if key == REQUESTED_REGION else None
         if fixed is not None:
-            layered = cond.merged({REQUESTED_REGION: (fixed,)})
+            layered = layered.merged({key: (fixed,)})
             notes = (f"aws:RequestedRegion {fixed}: the single endpoint of {action.split(':', 1)[0]}",)
-            region_key = ("fixed", fixed)
-        else:
-            candidates = region_candidates(statements)
-            labels = tuple(
-                f"aws:RequestedRegion {c}: picked by the caller"
-                if c != UNLISTED_REGION
-                else "aws:RequestedRegion: a region no policy names, picked by the caller"
-                for c in candidates
-            )
-            layered = cond.merged({REQUESTED_REGION: Choice("region", tuple((c,) for c in candidates), labels)})
-            region_key = ("pick", candidates)
+            free_key.append(("fixed", fixed))
+            continue
+        signature, free[key] = _free_choice(key, statements)
+        free_key.append(signature)
+    if free:
+        layered = layered.merged(free)
+    region_key = tuple(free_key)
     groups = {
         group: len(next(iter(keys.values())).options)
         for group, keys in layered.choices().items()
