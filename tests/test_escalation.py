@@ -597,3 +597,18 @@ def test_iam_associated_resource_arn_scopes_passrole(
     g = build_access_graph(snapshot(acct), ENVIRONMENTS)
     edges = [e for e in g.escalation_edges() if e.technique_id == technique]
     assert (bool(edges), any(e.conditional for e in edges)) == expected
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [("datapipeline.amazonaws.com", True), ("ec2.amazonaws.com", True), ("lambda.amazonaws.com", False)],
+    ids=["pipeline-role", "resource-role", "unrelated-service"],
+)
+def test_datapipeline_passes_roles_its_resources_run_with(trusted: str, expected: bool) -> None:
+    actions = ["datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition", "datapipeline:ActivatePipeline"]
+    acct = account(
+        DEV,
+        users=[user(DEV, "attacker", inline={"p": doc(allow("iam:PassRole", POWER), allow(actions))})],
+        roles=[role(DEV, "power", trust({"Service": trusted}), inline={"a": doc(allow("*"))})],
+    )
+    assert (("passrole-datapipeline", POWER) in _edges(snapshot(acct), ATTACKER)) is expected

@@ -162,10 +162,8 @@ class Context:
     def ask(self, request: Request, principal: PrincipalPolicies | None = None) -> Decision:
         p = principal or self.principal
         res = self.evaluator.resource(request.resource, request.action)
-        ctx = self.evaluator.request_context(p, res.owner_account, dict(request.values) or None)
-        if request.absent:
-            ctx = replace(ctx, conditions=ctx.conditions.merged({}, request.absent))
-        return can(p, request.action, res, ctx)
+        facts: dict[str, str | Iterable[str] | None] = {**request.values, **dict.fromkeys(request.absent)}
+        return can(p, request.action, res, self.evaluator.request_context(p, res.owner_account), request=facts)
 
     def may_all(self, actions: tuple[str, ...]) -> bool:
         """Cheap prefilter: some identity Allow names each action at all (resources and conditions ignored)."""

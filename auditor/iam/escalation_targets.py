@@ -365,13 +365,15 @@ def _trusting(principal_arn: str, account: str) -> Policy:
 
 # --- services running attacker code with a role ------------------------------------------------------------
 def passed_role(ctx: Context, technique: Technique) -> Iterator[Plan]:
-    service = technique.service or ""
+    services = (technique.service or "", *technique.also_trusted)
     existing_types = [s.resource_type for s in technique.steps if s.on is On.EXISTING and s.resource_type]
     choices: list[dict[str, str]] = [{}]
     for resource_type in existing_types:
         choices = [{**c, resource_type: arn} for c in choices for arn in ctx.resources(resource_type)]
     for arn in ctx.roles():
-        if arn == ctx.principal.arn or not ctx.wanted(arn) or not _trusts_service(ctx, arn, service):
+        if arn == ctx.principal.arn or not ctx.wanted(arn):
+            continue
+        if not any(_trusts_service(ctx, arn, svc) for svc in services):
             continue
         for existing in choices:
             requests = step_requests(ctx, technique, arn, arn, existing)

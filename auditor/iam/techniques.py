@@ -67,7 +67,8 @@ class Technique:
     target: Target
     family: Family
     subjects: tuple[str, ...] = ()  # principal modifications: "user" / "role" / "group" acted on
-    service: str | None = None  # passed-role: the service principal the role must trust
+    service: str | None = None  # passed-role: the service the role is passed to (iam:PassedToService)
+    also_trusted: tuple[str, ...] = ()  # passed-role: other service principals whose trust makes the role usable
     resource_type: str | None = None  # resource-role: the Resource.type whose role is gained
     caveat: str | None = None  # a fact we cannot see that the technique also needs (-> conditional edge)
     pathfinding: tuple[str, ...] = ()  # pathfinding.cloud ids of the direct form
@@ -186,6 +187,7 @@ def _passrole(
     pathfinding: tuple[str, ...] = (),
     sources: tuple[str, ...] = (),
     caveat: str | None = None,
+    also_trusted: tuple[str, ...] = (),
 ) -> Technique:
     return Technique(
         tid,
@@ -194,6 +196,7 @@ def _passrole(
         Target.PASSED_ROLE,
         Family.PASSROLE,
         service=service,
+        also_trusted=also_trusted,
         caveat=caveat,
         pathfinding=pathfinding,
         sources=sources,
@@ -612,6 +615,8 @@ TECHNIQUES: tuple[Technique, ...] = (
         _S("datapipeline:ActivatePipeline", _A),
         pathfinding=("datapipeline-001",),
         sources=("rhino-21", "iam-vulnerable:privesc21-PassExistingRoleToNewDataPipeline"),
+        # the pipeline's commands run on EC2 resources with its resourceRole, a role trusting EC2
+        also_trusted=("ec2.amazonaws.com",),
     ),
     _passrole(
         "passrole-ecs-run-task",
