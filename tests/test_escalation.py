@@ -612,3 +612,20 @@ def test_datapipeline_passes_roles_its_resources_run_with(trusted: str, expected
         roles=[role(DEV, "power", trust({"Service": trusted}), inline={"a": doc(allow("*"))})],
     )
     assert (("passrole-datapipeline", POWER) in _edges(snapshot(acct), ATTACKER)) is expected
+
+
+@pytest.mark.parametrize("middle_may_assume", [True, False], ids=["chain", "chain-broken"])
+def test_modify_a_role_reached_through_another_role(middle_may_assume: bool) -> None:
+    """The attacker may attach policies to TARGET, which it reaches only through a middle role that cannot
+    change TARGET itself."""
+    middle_trust = trust(user_arn(DEV, "attacker"))
+    target_trust = trust(role_arn(DEV, "middle") if middle_may_assume else role_arn(DEV, "other"))
+    acct = _dev(
+        [allow("iam:AttachRolePolicy", TARGET), allow("sts:AssumeRole", role_arn(DEV, "middle"))],
+        target_trust=target_trust,
+        extra_roles=(role(DEV, "middle", middle_trust, inline={"p": doc(allow("sts:AssumeRole", TARGET))}),),
+    )
+    g = build_access_graph(snapshot(acct), ENVIRONMENTS)
+    found = {(e.technique_id, e.via) for e in g.escalation_edges() if e.source == ATTACKER and e.target == DEV}
+    assert found == ({("iam-attach-role-policy", "assume-role")} if middle_may_assume else set())
+    assert not [e for e in g.escalation_edges() if e.source == role_arn(DEV, "middle")]

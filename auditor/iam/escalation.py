@@ -148,7 +148,30 @@ def _compute_reach(ctx: Context) -> None:
         for edge in _best(ctx, technique, STRATEGIES[technique.target](ctx, technique), None):
             if edge.target not in ctx.reach:
                 ctx.reach[edge.target] = Reach(technique.id, ())
+    _chain_assumptions(ctx)
     ctx.target_filter = wanted
+
+
+MAX_CHAIN = 3  # role assumptions chained after the first way in (the graph's paths are 5 hops at most)
+
+
+def _chain_assumptions(ctx: Context) -> None:
+    """Roles the attacker reaches by assuming roles from a principal it already acts as (breadth first)."""
+    frontier = [arn for arn in ctx.reach if arn != ctx.principal.arn]
+    for _ in range(MAX_CHAIN):
+        found: list[str] = []
+        for arn in frontier:
+            middle = ctx.evaluator.principal(arn)
+            if middle is None or not middle.identity:
+                continue
+            for role in ctx.roles():
+                if role in ctx.reach:
+                    continue
+                decision = ctx.ask(Request("sts:AssumeRole", role), principal=middle)
+                if decision.allowed:
+                    ctx.reach[role] = Reach(ACCESS_ASSUME, (*ctx.reach[arn].decisions, decision))
+                    found.append(role)
+        frontier = found
 
 
 def escalation_candidates(
