@@ -6,6 +6,24 @@ from collections.abc import Iterator
 
 import pytest
 
+from auditor.simulated_services import AppRunnerSimulation
+
+_APP_RUNNER = AppRunnerSimulation()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def simulated_app_runner() -> Iterator[AppRunnerSimulation]:
+    """moto has no App Runner: every session of the test run answers it (no services unless a test seeds some)."""
+    with _APP_RUNNER.installed():
+        yield _APP_RUNNER
+
+
+@pytest.fixture
+def app_runner(simulated_app_runner: AppRunnerSimulation) -> Iterator[AppRunnerSimulation]:
+    """The simulated App Runner, emptied after the test that seeds it."""
+    yield simulated_app_runner
+    simulated_app_runner.clear()
+
 
 @pytest.fixture(autouse=True)
 def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

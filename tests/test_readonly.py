@@ -20,7 +20,7 @@ from auditor.collect.readonly import ALLOWED_BY_SERVICE, OPERATION_IAM_ACTIONS
 from auditor.collect.session import AllowListLoader, ApiCallCounter, ClientFactory, SessionMaker
 from tests.collect_helpers import MANAGEMENT, REGION, hook_every_session, member_session, seed_org, seed_prod
 
-READ_PREFIXES = ("Get", "List", "Describe")
+READ_PREFIXES = ("Get", "List", "Describe", "BatchGet")
 # The only allow-listed operations whose names do not say "read"; each is justified here.
 NOT_NAMED_AS_READS = {
     "sts:AssumeRole",  # how the auditor reaches member accounts; changes nothing there

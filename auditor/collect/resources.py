@@ -1,8 +1,10 @@
 """Collects one account's workload and data resources: EC2 instances and volumes, S3 buckets,
 RDS DB instances, Lambda functions, DynamoDB tables, customer managed KMS keys, SQS queues, SNS
-topics, Secrets Manager secrets, and any other tagged resource the Resource Groups Tagging API
-knows. Resources are identified (and de-duplicated) by ARN; resource-based policies (bucket, function,
-key, queue, topic and secret policies) are kept as documents.
+topics, Secrets Manager secrets, the workloads of ``auditor.collect.compute`` (ECS, CodeBuild,
+CloudFormation, Glue, SageMaker, App Runner, Step Functions, Bedrock agents, Data Pipeline), and any
+other tagged resource the Resource Groups Tagging API knows. Resources are identified (and de-duplicated)
+by ARN; resource-based policies (bucket, function, key, queue, topic and secret policies) are kept as
+documents.
 
 Tags of S3 buckets, Lambda functions, DynamoDB tables, KMS keys, SQS queues and SNS topics come from
 the region's GetResources answer (a resource absent from it has no tags); they are read per resource
@@ -18,7 +20,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from auditor.collect.compute import RoleIndex
+from auditor.collect.compute import (
+    COMPUTE_MAX_ATTEMPTS,
+    COMPUTE_SERVICES,
+    RoleIndex,
+    ServerErrorBreaker,
+    breaker_for,
+    compute_resources,
+    offered,
+)
 from auditor.collect.iam import policy_document
 from auditor.collect.session import AWS_ERRORS, Client, ClientFactory, Gaps, error_code
 from auditor.model import IamData, Resource
@@ -51,18 +61,21 @@ def collect_resources(
     # Clients are created here, in the account's thread (Sessions are not thread-safe); the
     # clients themselves are then shared with the per-region threads.
     clients = {region: {svc: factory.client(svc, region) for svc in REGIONAL_SERVICES} for region in regions}
+    # Workload services only where AWS offers them (App Runner, Data Pipeline... exist in few Regions).
+    compute = {region: {svc: factory.client(svc, region, COMPUTE_MAX_ATTEMPTS) for svc in COMPUTE_SERVICES
+                        if offered(factory.session, svc, region, partition)} for region in regions}
     # Without the account's authorization details (a gap already), roles are known only where AWS names them.
     iam_known = iam is not None and not any(
         gap.service == "iam" and gap.operation == "GetAccountAuthorizationDetails" for gap in gaps.items)
-    context = _Context(factory.account_id, partition, gaps,
-                       RoleIndex(iam if iam_known else None, factory.account_id, partition))
+    roles = RoleIndex(iam if iam_known else None, factory.account_id, partition)
+    context = _Context(factory.account_id, partition, gaps, roles, breaker_for(factory.limiter))
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_REGION_THREADS, len(regions)))) as pool:
         # Submitted first, so every listing that waits for its region's tags finds them started.
         tagging: dict[str, Future[Tagged]] = {
             region: pool.submit(_tagged_resources, clients[region]["resourcegroupstaggingapi"], region, context)
             for region in regions
         }
-        futures = [pool.submit(_regional, clients[region], region, tagging[region], context)
+        futures = [pool.submit(_regional, clients[region], compute[region], region, tagging[region], context)
                    for region in regions]
         buckets = list(_s3_buckets(factory, home_region, tagging, context))
         regional = [future.result() for future in futures]
@@ -82,11 +95,14 @@ def collect_resources(
 
 
 class _Context:
-    def __init__(self, account_id: str, partition: str, gaps: Gaps, roles: RoleIndex) -> None:
+    def __init__(
+        self, account_id: str, partition: str, gaps: Gaps, roles: RoleIndex, breaker: ServerErrorBreaker
+    ) -> None:
         self.account_id = account_id
         self.partition = partition
         self.gaps = gaps
         self.roles = roles
+        self.breaker = breaker
 
     def arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
@@ -113,7 +129,7 @@ def _tag_list(tags: list[dict[str, str]] | None) -> dict[str, str]:
 
 
 def _regional(
-    clients: dict[str, Client], region: str, tagging: Future[Tagged], context: _Context
+    clients: dict[str, Client], compute: dict[str, Client], region: str, tagging: Future[Tagged], context: _Context
 ) -> list[Resource]:
     listings: list[tuple[str, str, Callable[[Client, str, Tagged, _Context], Iterator[Resource]]]] = [
         ("ec2", "DescribeInstances", _ec2_instances),
@@ -133,6 +149,7 @@ def _regional(
             resources.extend(listing(clients[service], region, tagged, context))
         except AWS_ERRORS as exc:
             context.gaps.record(service, operation, exc, region=region)
+    resources.extend(compute_resources(compute, region, tagged, context.roles, context.gaps, context.breaker))
     return resources
 
 

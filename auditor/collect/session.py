@@ -28,14 +28,14 @@ AWS_LOG = logging.getLogger("auditor.aws")
 DEFAULT_MAX_ATTEMPTS = 10
 
 
-def client_config() -> Config:
-    """Adaptive retries (client-side rate limiting on throttling), 10 attempts by default; the standard
-    AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables override them, as for any AWS SDK program."""
+def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
+    """Adaptive retries (client-side rate limiting on throttling), ``max_attempts`` (10 by default); the
+    standard AWS_MAX_ATTEMPTS and AWS_RETRY_MODE variables override them, as for any AWS SDK program."""
     attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
     mode = os.environ.get("AWS_RETRY_MODE", "")
     retries: Any = {
         "mode": mode if mode in ("legacy", "standard", "adaptive") else "adaptive",
-        "max_attempts": int(attempts) if attempts.isdigit() and int(attempts) > 0 else DEFAULT_MAX_ATTEMPTS,
+        "max_attempts": int(attempts) if attempts.isdigit() and int(attempts) > 0 else max_attempts,
     }
     return Config(retries=retries, user_agent_extra="aws-org-auditor")
 ROLE_SESSION_NAME = "aws-org-auditor"
@@ -115,13 +115,15 @@ class ClientFactory:
         self.account_id = account_id
         self.counter = counter
         self.limiter = limiter if limiter is not None else DEFAULT_LIMITER
-        self._clients: dict[tuple[str, str], Client] = {}
+        self._clients: dict[tuple[str, str, int], Client] = {}
 
-    def client(self, service: str, region: str) -> Client:
-        key = (service, region)
+    def client(self, service: str, region: str, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Client:
+        """A client for ``service`` in ``region``; ``max_attempts`` is its retry budget (see ``client_config``)."""
+        key = (service, region, max_attempts)
         with _BOTOCORE_LOCK:
             if key not in self._clients:
-                client = self.session.client(service, region_name=region, config=client_config())  # type: ignore[call-overload]
+                config = client_config(max_attempts)
+                client = self.session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
                 # before-parameter-build fires once per API call (each page, not each retry) and
                 # before the request is built, so a refused operation never reaches the network.
                 # Its handlers get the operation model and parameters, not the client: bind the region here.
