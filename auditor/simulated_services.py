@@ -1,7 +1,8 @@
 """AWS APIs that moto does not simulate, answered in-process for the demo and the tests.
 
-moto 5.2 has no App Runner: in-process it answers "not yet implemented", and its server an HTTP 500. The
-demo and the tests run the real collectors, so App Runner's two read calls (ListServices, DescribeService)
+moto 5.2 has no App Runner and no Bedrock AgentCore code interpreters: in-process it answers "not yet
+implemented", and its server an HTTP 500. The demo and the tests run the real collectors, so the read calls
+they make (App Runner ListServices / DescribeService, AgentCore ListCodeInterpreters / GetCodeInterpreter)
 are answered here, per account and Region, the way botocore's Stubber answers: a ``before-call`` handler
 returns the parsed response, validated against botocore's own output shape for the operation. Nothing here
 is imported by a collection against AWS.
@@ -11,33 +12,40 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import botocore.handlers
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.validate import validate_parameters
 
-SERVICE_EVENT = "before-call.apprunner"
 _CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+_Answer = tuple[AWSResponse, dict[str, Any]]
 
 
-class AppRunnerSimulation:
-    """App Runner services by (account, Region), answered to every botocore session while ``installed()``."""
+class SimulatedServices:
+    """App Runner services and AgentCore code interpreters by (account, Region), answered to every botocore
+    session created while ``installed()``."""
 
     def __init__(self) -> None:
-        self._services: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._apprunner: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._interpreters: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
-    def add_service(self, account_id: str, region: str, name: str, instance_role_arn: str | None) -> str:
-        """Seed a running service; returns its ARN."""
-        service_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{account_id}/{region}/{name}").hex
+    def clear(self) -> None:
+        self._apprunner.clear()
+        self._interpreters.clear()
+
+    def add_apprunner_service(self, account_id: str, region: str, name: str, instance_role_arn: str | None) -> str:
+        """Seed a running App Runner service; returns its ARN."""
+        service_id = _id(account_id, region, name)
         arn = f"arn:aws:apprunner:{region}:{account_id}:service/{name}/{service_id}"
         instance: dict[str, Any] = {"Cpu": "1024", "Memory": "2048"}
         if instance_role_arn:
             instance["InstanceRoleArn"] = instance_role_arn
-        self._services.setdefault((account_id, region), []).append({
+        self._apprunner.setdefault((account_id, region), []).append({
             "ServiceName": name, "ServiceId": service_id, "ServiceArn": arn,
             "ServiceUrl": f"{service_id}.{region}.awsapprunner.com", "CreatedAt": _CREATED, "UpdatedAt": _CREATED,
             "Status": "RUNNING",
@@ -49,15 +57,22 @@ class AppRunnerSimulation:
         })
         return arn
 
-    def clear(self) -> None:
-        self._services.clear()
+    def add_code_interpreter(self, account_id: str, region: str, name: str, execution_role_arn: str | None) -> str:
+        """Seed a ready AgentCore code interpreter; returns its ARN."""
+        interpreter_id = f"{name}-{_id(account_id, region, name)[:10]}"
+        arn = f"arn:aws:bedrock-agentcore:{region}:{account_id}:code-interpreter/{interpreter_id}"
+        item: dict[str, Any] = {
+            "codeInterpreterId": interpreter_id, "codeInterpreterArn": arn, "name": name,
+            "networkConfiguration": {"networkMode": "PUBLIC"}, "status": "READY",
+            "createdAt": _CREATED, "lastUpdatedAt": _CREATED,
+        }
+        if execution_role_arn:
+            item["executionRoleArn"] = execution_role_arn
+        self._interpreters.setdefault((account_id, region), []).append(item)
+        return arn
 
-    def answer(self, model: Any, params: dict[str, Any], request_signer: Any = None, **_: Any
-               ) -> tuple[AWSResponse, dict[str, Any]]:
-        """The ``before-call`` handler: the parsed answer to one App Runner call."""
-        account_id = _account_of(request_signer)
-        region = str(getattr(request_signer, "region_name", "") or "us-east-1")
-        services = self._services.get((account_id, region), [])
+    def _apprunner_answer(self, model: Any, params: dict[str, Any], request_signer: Any = None, **_: Any) -> _Answer:
+        services = self._apprunner.get(_where(request_signer), [])
         if model.name == "ListServices":
             keys = ("ServiceName", "ServiceId", "ServiceArn", "ServiceUrl", "CreatedAt", "UpdatedAt", "Status")
             return _ok(model, {"ServiceSummaryList": [{k: s[k] for k in keys} for s in services]})
@@ -69,24 +84,45 @@ class AppRunnerSimulation:
             return _error("ResourceNotFoundException", f"service {wanted} not found", 400)
         return _error("NotImplemented", f"App Runner {model.name} is not simulated", 501)
 
+    def _agentcore_answer(self, model: Any, params: dict[str, Any], request_signer: Any = None, **_: Any) -> _Answer:
+        interpreters = self._interpreters.get(_where(request_signer), [])
+        if model.name == "ListCodeInterpreters":
+            keys = ("codeInterpreterId", "codeInterpreterArn", "name", "status", "createdAt", "lastUpdatedAt")
+            return _ok(model, {"codeInterpreterSummaries": [{k: i[k] for k in keys} for i in interpreters]})
+        if model.name == "GetCodeInterpreter":
+            wanted = unquote(str(params.get("url_path", "")).rstrip("/").rsplit("/", 1)[-1])
+            found = next((i for i in interpreters if i["codeInterpreterId"] == wanted), None)
+            if found is not None:
+                return _ok(model, found)
+            return _error("ResourceNotFoundException", f"code interpreter {wanted} not found", 404)
+        return _error("NotImplemented", f"Bedrock AgentCore {model.name} is not simulated", 501)
+
+    def handlers(self) -> list[tuple[str, Callable[..., _Answer]]]:
+        return [("before-call.apprunner", self._apprunner_answer),
+                ("before-call.bedrock-agentcore-control", self._agentcore_answer)]
+
     @contextmanager
-    def installed(self) -> Iterator[AppRunnerSimulation]:
-        """Answer App Runner on every botocore session created inside the block."""
+    def installed(self) -> Iterator[SimulatedServices]:
+        """Answer these services on every botocore session created inside the block."""
         saved = list(botocore.handlers.BUILTIN_HANDLERS)
-        botocore.handlers.BUILTIN_HANDLERS.append((SERVICE_EVENT, self.answer))
+        botocore.handlers.BUILTIN_HANDLERS.extend(self.handlers())
         try:
             yield self
         finally:
             botocore.handlers.BUILTIN_HANDLERS[:] = saved
 
 
-def _account_of(request_signer: Any) -> str:
-    """The moto account the request's credentials belong to (moto binds assumed-role keys to accounts)."""
+def _id(account_id: str, region: str, name: str) -> str:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{account_id}/{region}/{name}").hex
+
+
+def _where(request_signer: Any) -> tuple[str, str]:
+    """(moto account, Region) of a request: moto binds assumed-role access keys to their account."""
     from moto.iam.models import get_account_id_from
 
     credentials = getattr(request_signer, "_credentials", None)
     access_key = credentials.get_frozen_credentials().access_key if credentials is not None else ""
-    return str(get_account_id_from(access_key))
+    return str(get_account_id_from(access_key)), str(getattr(request_signer, "region_name", "") or "us-east-1")
 
 
 def _request_body(request: dict[str, Any]) -> dict[str, Any]:
@@ -96,11 +132,15 @@ def _request_body(request: dict[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _ok(model: Any, body: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+def _response(status: int) -> AWSResponse:
+    return AWSResponse("https://simulated.invalid/", status, HTTPHeaders(), None)
+
+
+def _ok(model: Any, body: dict[str, Any]) -> _Answer:
     validate_parameters(body, model.output_shape)  # the shape AWS answers, as botocore's Stubber checks it
-    return AWSResponse(None, 200, {}, None), {**body, "ResponseMetadata": {"HTTPStatusCode": 200}}
+    return _response(200), {**body, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
-def _error(code: str, message: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
-    return AWSResponse(None, status, {}, None), {
+def _error(code: str, message: str, status: int) -> _Answer:
+    return _response(status), {
         "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}

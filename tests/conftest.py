@@ -6,23 +6,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from auditor.simulated_services import AppRunnerSimulation
+from auditor.simulated_services import SimulatedServices
 
-_APP_RUNNER = AppRunnerSimulation()
+_SIMULATED = SimulatedServices()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def simulated_app_runner() -> Iterator[AppRunnerSimulation]:
-    """moto has no App Runner: every session of the test run answers it (no services unless a test seeds some)."""
-    with _APP_RUNNER.installed():
-        yield _APP_RUNNER
+def simulated_services() -> Iterator[SimulatedServices]:
+    """moto has no App Runner nor AgentCore code interpreters: every botocore session of the test run gets
+    them answered (empty, unless a test seeds some through ``simulated``)."""
+    with _SIMULATED.installed():
+        yield _SIMULATED
 
 
 @pytest.fixture
-def app_runner(simulated_app_runner: AppRunnerSimulation) -> Iterator[AppRunnerSimulation]:
-    """The simulated App Runner, emptied after the test that seeds it."""
-    yield simulated_app_runner
-    simulated_app_runner.clear()
+def simulated(simulated_services: SimulatedServices) -> Iterator[SimulatedServices]:
+    """The simulated services, emptied after the test that seeds them."""
+    yield simulated_services
+    simulated_services.clear()
 
 
 @pytest.fixture(autouse=True)

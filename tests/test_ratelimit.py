@@ -68,6 +68,7 @@ def test_documented_figures() -> None:
         ("ec2", "DescribeInstances"): (20.0, 100.0, True, True),
         ("ec2", "DescribeVolumes"): (20.0, 100.0, True, True),
         ("ec2", "DescribeRegions"): (20.0, 100.0, True, True),
+        ("ec2", "DescribeLaunchTemplateVersions"): (20.0, 100.0, True, True),
         ("lambda", "GetPolicy"): (15.0, 15.0, True, False),
         ("lambda", "ListFunctions"): (15.0, 15.0, True, False),
         ("lambda", "ListTags"): (15.0, 15.0, True, False),

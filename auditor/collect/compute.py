@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from auditor.collect.ratelimit import RateLimiter
 from auditor.collect.session import AWS_ERRORS, Client, Gaps
@@ -45,7 +45,9 @@ GLUE_PAGE_SIZE = 1000  # GetJobs / GetDevEndpoints MaxResults maximum
 # Data Pipeline definition fields naming the roles a pipeline runs with (role names, not ARNs).
 PIPELINE_ROLE, PIPELINE_RESOURCE_ROLE = "role", "resourceRole"
 # Where botocore's endpoint data lists no Region for a service, another service's list stands in for it.
-AVAILABILITY_PROXY = {"bedrock-agent": "bedrock"}  # Agents for Bedrock runs in a subset of Bedrock's Regions
+# Agents for Bedrock and AgentCore run in a subset of Bedrock's Regions; botocore lists no Region for either,
+# so where Bedrock exists but they do not, their endpoint does not resolve: that means "not offered here".
+AVAILABILITY_PROXY = {"bedrock-agent": "bedrock", "bedrock-agentcore-control": "bedrock"}
 
 # Workload reads are retried less than the core IAM and organisation reads: adaptive retries already pace
 # throttled calls, and an endpoint that answers server errors for a whole service should cost seconds, not
@@ -72,14 +74,20 @@ class RoleIndex:
         self.known = iam is not None
         self._by_name: dict[str, str] = {}
         self._by_profile: dict[str, str] = {}
+        self._profile_by_name: dict[str, str] = {}
         for role in iam.roles if iam is not None else ():
             self._by_name[role.name] = role.arn
             for profile in role.instance_profile_arns:
                 self._by_profile[profile] = role.arn
+                self._profile_by_name[profile.rsplit("/", 1)[-1]] = profile
 
     def profile_role(self, profile_arn: str | None) -> str | None:
         """The role an instance profile carries; None without a profile or when IAM does not list it."""
         return self._by_profile.get(profile_arn) if profile_arn else None
+
+    def profile(self, arn: str | None, name: str | None) -> str | None:
+        """An instance profile's ARN from a field that names it by ARN or by name (launch templates)."""
+        return arn or (self._profile_by_name.get(name) if name else None)
 
     def role(self, name_or_arn: str | None) -> str | None:
         """A role ARN from an API field that takes "the name or ARN of the role" (Glue, ECS, Data Pipeline).
@@ -187,6 +195,8 @@ def compute_resources(
         try:
             found.extend(entry.collect(client, region, tagged, roles, gaps))
         except AWS_ERRORS as exc:
+            if isinstance(exc, EndpointConnectionError) and entry.service in AVAILABILITY_PROXY:
+                continue  # no such endpoint in this Region: the service is not offered here
             # Named after the call that failed (a ClientError knows it), else after the service's listing.
             gaps.record(entry.service, getattr(exc, "operation_name", "") or entry.operation, exc, region=region)
             if server_error(exc):
@@ -536,16 +546,90 @@ def _datapipeline(client: Client, region: str, tagged: Tags, roles: RoleIndex, g
     return datapipeline_resources(_fetch_pipelines(client, region, gaps), region, tagged, roles)
 
 
+# --- EC2 launch templates, CloudFormation stack sets, Bedrock AgentCore code interpreters ---------------------
+
+
+def _fetch_launch_templates(ec2: Client) -> list[dict[str, Any]]:
+    # Versions=["$Default"] without a template id or name: every template's default version, in bulk.
+    return [version for page in _pages(ec2, "describe_launch_template_versions", Versions=["$Default"])
+            for version in page.get("LaunchTemplateVersions", [])]
+
+
+def launch_template_resources(versions: list[dict[str, Any]], region: str, tagged: Tags, roles: RoleIndex
+                              ) -> list[Resource]:
+    """Launch templates with the role of their default version's instance profile (by ARN or by name)."""
+    found = []
+    for version in versions:
+        arn = roles.arn("ec2", region, f"launch-template/{version['LaunchTemplateId']}")
+        profile_field = (version.get("LaunchTemplateData") or {}).get("IamInstanceProfile") or {}
+        profile = roles.profile(profile_field.get("Arn"), profile_field.get("Name"))
+        found.append(Resource(arn=arn, type="ec2:launch-template", region=region,
+                              name=version.get("LaunchTemplateName", ""), tags=_tags(tagged, arn),
+                              role_arn=roles.profile_role(profile), instance_profile_arn=profile))
+    return found
+
+
+def _launch_templates(client: Client, region: str, tagged: Tags, roles: RoleIndex, gaps: Gaps) -> list[Resource]:
+    return launch_template_resources(_fetch_launch_templates(client), region, tagged, roles)
+
+
+def _fetch_stack_sets(cloudformation: Client) -> list[dict[str, Any]]:
+    return [summary for page in _pages(cloudformation, "list_stack_sets", Status="ACTIVE")
+            for summary in page.get("Summaries", [])]
+
+
+def stack_set_resources(summaries: list[dict[str, Any]], region: str, tagged: Tags, roles: RoleIndex
+                        ) -> list[Resource]:
+    """Self-managed and service-managed stack sets administered from this account and Region. Their
+    administration role is not read (one DescribeStackSet each): the techniques on them pass a new role."""
+    found = []
+    for summary in summaries:
+        arn = roles.arn("cloudformation", region, f"stackset/{summary['StackSetId']}")
+        found.append(Resource(arn=arn, type="cloudformation:stackset", region=region,
+                              name=summary.get("StackSetName", ""), tags=_tags(tagged, arn)))
+    return found
+
+
+def _stack_sets(client: Client, region: str, tagged: Tags, roles: RoleIndex, gaps: Gaps) -> list[Resource]:
+    return stack_set_resources(_fetch_stack_sets(client), region, tagged, roles)
+
+
+def _fetch_code_interpreters(agentcore: Client, region: str, gaps: Gaps) -> list[dict[str, Any]]:
+    ids = [summary["codeInterpreterId"] for page in _pages(agentcore, "list_code_interpreters")
+           for summary in page.get("codeInterpreterSummaries", [])]
+    return _read_each(ids, lambda interpreter: dict(agentcore.get_code_interpreter(codeInterpreterId=interpreter)),
+                      gaps, "bedrock-agentcore-control", "GetCodeInterpreter", region)
+
+
+def code_interpreter_resources(interpreters: list[dict[str, Any]], region: str, tagged: Tags, roles: RoleIndex
+                               ) -> list[Resource]:
+    """Custom AgentCore code interpreters with their execution role (AWS's built-in one has no customer role
+    and is not listed)."""
+    return [
+        Resource(arn=item["codeInterpreterArn"], type="bedrock-agentcore:code-interpreter", region=region,
+                 name=item.get("name", ""), tags=_tags(tagged, item["codeInterpreterArn"]),
+                 role_arn=roles.role(item.get("executionRoleArn")))
+        for item in interpreters
+    ]
+
+
+def _code_interpreters(client: Client, region: str, tagged: Tags, roles: RoleIndex, gaps: Gaps) -> list[Resource]:
+    return code_interpreter_resources(_fetch_code_interpreters(client, region, gaps), region, tagged, roles)
+
+
 SERVICES: tuple[_Service, ...] = (
+    _Service("ec2", "DescribeLaunchTemplateVersions", _launch_templates),
     _Service("ecs", "ListClusters", _ecs),
     _Service("codebuild", "ListProjects", _codebuild),
     _Service("cloudformation", "DescribeStacks", _cloudformation),
+    _Service("cloudformation", "ListStackSets", _stack_sets),
     _Service("glue", "GetJobs", _glue_jobs),
     _Service("glue", "GetDevEndpoints", _glue_dev_endpoints),
     _Service("sagemaker", "ListNotebookInstances", _sagemaker),
     _Service("apprunner", "ListServices", _apprunner),
     _Service("stepfunctions", "ListStateMachines", _state_machines),
     _Service("bedrock-agent", "ListAgents", _bedrock_agents),
+    _Service("bedrock-agentcore-control", "ListCodeInterpreters", _code_interpreters),
     _Service("datapipeline", "ListPipelines", _datapipeline),
 )
 COMPUTE_SERVICES: tuple[str, ...] = tuple(dict.fromkeys(entry.service for entry in SERVICES))

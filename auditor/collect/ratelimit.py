@@ -42,7 +42,8 @@ _SNS_LIST_TOPICS = "https://docs.aws.amazon.com/sns/latest/api/API_ListTopics.ht
 RATE_CAPS: tuple[RateCap, ...] = (
     RateCap(
         service="ec2",
-        operations=frozenset({"DescribeInstances", "DescribeVolumes", "DescribeRegions"}),
+        operations=frozenset({"DescribeInstances", "DescribeVolumes", "DescribeRegions",
+                              "DescribeLaunchTemplateVersions"}),
         per_operation=True,
         rate=20.0,
         burst=100.0,

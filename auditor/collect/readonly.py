@@ -89,6 +89,10 @@ _OPERATIONS: dict[str, str | None] = {
     "stepfunctions:DescribeStateMachine": "states:DescribeStateMachine",
     "bedrock-agent:ListAgents": "bedrock:ListAgents",
     "bedrock-agent:GetAgent": "bedrock:GetAgent",
+    "bedrock-agentcore-control:ListCodeInterpreters": "bedrock-agentcore:ListCodeInterpreters",
+    "bedrock-agentcore-control:GetCodeInterpreter": "bedrock-agentcore:GetCodeInterpreter",
+    "ec2:DescribeLaunchTemplateVersions": "ec2:DescribeLaunchTemplateVersions",
+    "cloudformation:ListStackSets": "cloudformation:ListStackSets",
     "datapipeline:ListPipelines": "datapipeline:ListPipelines",
     "datapipeline:GetPipelineDefinition": "datapipeline:GetPipelineDefinition",
     # Budgets
