@@ -550,6 +550,42 @@ def _seed_identity_center(session: boto3.Session, ids: dict[str, str]) -> None:
         )
 
 
+def _seed_workloads(acct: _Account) -> None:
+    """Resources that run with a role (issue 11): taking one over is a path to its role. Staging holds a
+    release build and a batch instance running as admin, each reachable by one user; the twins run with a
+    read-only role and their users can reach only those."""
+    codebuild_trust = _trust({"Service": "codebuild.amazonaws.com"})
+    acct.role("nightly-release-build", codebuild_trust, admin=True)
+    acct.role("lint-build", codebuild_trust, inline=_allow("s3:GetObject", "*"))
+    codebuild: Any = acct.client("codebuild")
+    projects: dict[str, str] = {}
+    for project, role in (("nightly-release", "nightly-release-build"), ("lint", "lint-build")):
+        projects[project] = str(codebuild.create_project(
+            name=project, source={"type": "S3", "location": f"demo-sources-{acct.account_id}/{project}.zip"},
+            artifacts={"type": "NO_ARTIFACTS"}, serviceRole=acct.arn("role", role),
+            environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                         "computeType": "BUILD_GENERAL1_SMALL"},
+        )["project"]["arn"])
+    # A buildspec override runs any command with the project's service role (codebuild-002).
+    acct.user("release-bot", inline=_allow("codebuild:StartBuild", projects["nightly-release"]))
+    acct.user("lint-bot", inline=_allow("codebuild:StartBuild", projects["lint"]))
+
+    ec2: Any = acct.client("ec2")
+    image = ec2.register_image(Name="demo-batch-image")["ImageId"]
+    instances: dict[str, str] = {}
+    for name, role in (("batch-worker", "batch-admin-ec2"), ("report-worker", "batch-reader-ec2")):
+        profile = acct.iam.create_instance_profile(InstanceProfileName=f"{role}-profile")["InstanceProfile"]["Arn"]
+        acct.iam.add_role_to_instance_profile(InstanceProfileName=f"{role}-profile", RoleName=role)
+        instance_id = ec2.run_instances(
+            ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": profile},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(Name=name, Environment="staging")}],
+        )["Instances"][0]["InstanceId"]
+        instances[name] = f"arn:aws:ec2:{acct.region}:{acct.account_id}:instance/{instance_id}"
+    # A Session Manager shell on an instance acts with its instance profile's role (ssm-001).
+    acct.user("oncall", inline=_allow("ssm:StartSession", instances["batch-worker"]))
+    acct.user("oncall-reports", inline=_allow("ssm:StartSession", instances["report-worker"]))
+
+
 def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     """Seed the demo organisation into the active moto context and describe what was made."""
     session = boto3.Session(region_name=region)
@@ -574,6 +610,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     _seed_dev_app(members["dev-app"], accounts)
     _seed_staging(members["staging"], accounts)
     _seed_staging_modify_then_use(members["staging"])
+    _seed_workloads(members["staging"])
     _seed_sandbox(members["sandbox"])
     _seed_security_audit(members["security-audit"], accounts)
     _seed_organization_trail(management, members["security-audit"])

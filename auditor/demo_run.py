@@ -107,8 +107,10 @@ def collect_demo() -> Snapshot:
         raise UserError(DEMO_EXTRA_MISSING) from None
 
     from auditor.demo import seed_demo_organization
+    from auditor.simulated_services import SimulatedServices
 
-    with _simulated_environment(), mock_aws():
+    # moto lacks App Runner and AgentCore code interpreters: answered (empty) in their real shapes.
+    with _simulated_environment(), mock_aws(), SimulatedServices().installed():
         _fix_generated_ids()
         demo = seed_demo_organization(DEMO_REGION)
         session = boto3.Session(region_name=DEMO_REGION)

@@ -126,6 +126,23 @@ def test_modify_then_use_escalation(document: dict[str, Any]) -> None:
     assert release["severity"] == "high"
 
 
+@pytest.mark.parametrize(("user", "role", "technique"), [
+    ("release-bot", "nightly-release-build", "codebuild-start-build-override"),
+    ("oncall", "batch-admin-ec2", "ssm-start-session"),
+])
+def test_taking_over_a_resource_that_runs_as_admin(
+    document: dict[str, Any], user: str, role: str, technique: str
+) -> None:
+    """Resource techniques fire end to end on collected data (an EC2 instance's role comes from its instance
+    profile); the twins (lint-bot, oncall-reports) reach only read-only roles and are not reported."""
+    escalations = [f for f in document["findings"] if f["rule_id"] == "PRIVESC-001"]
+    sources = {f["resource_arn"].split("/")[-1] for f in escalations}
+    assert user in sources and not {"lint-bot", "oncall-reports"} & sources
+    (finding,) = [f for f in escalations if f["resource_arn"].endswith(f":user/{user}")]
+    assert finding["path"][1].endswith(f":role/{role}")
+    assert technique in json.dumps(finding["evidence"])
+
+
 def test_bucket_shared_outside_the_organisation(document: dict[str, Any]) -> None:
     shared = {f["resource_arn"].split(":::")[-1].rsplit("-", 1)[0] for f in document["findings"]
               if f["rule_id"] == "EXT-002"}

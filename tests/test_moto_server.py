@@ -17,6 +17,10 @@ from moto.server import ThreadedMotoServer
 
 from auditor.demo import DemoOrganization, seed_demo_organization
 
+# What moto's server does not implement (HTTP 500 there; in-process tests answer them with
+# auditor.simulated_services): each is a coverage gap of a run against it, never a crash.
+MOTO_SERVER_LACKS = {("apprunner", "ListServices"), ("bedrock-agentcore-control", "ListCodeInterpreters")}
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, DemoOrganization]]:
@@ -59,11 +63,12 @@ def test_audit_through_moto_server(server: tuple[str, DemoOrganization], tmp_pat
     broken = demo.accounts["broken"]
     result = _audit(endpoint, tmp_path, "--external-id", demo.external_id, "--exclude-accounts", broken,
                     "--format", "json,html", "--regions", "us-east-1")
-    # moto's server does not implement sso-admin:GetPermissionsBoundaryForPermissionSet: that one call is a
-    # coverage gap (exit 3, "partial"), and everything else is complete.
+    # moto's server does not implement sso-admin:GetPermissionsBoundaryForPermissionSet, App Runner nor AgentCore
+    # code interpreters: those calls are coverage gaps (exit 3, "partial"), and everything else is complete.
     assert result.returncode == 3, result.stderr
     gaps = json.loads((tmp_path / "snapshot" / "coverage.json").read_text())
-    assert [(g["service"], g["operation"]) for g in gaps] == [("sso-admin", "GetPermissionsBoundaryForPermissionSet")]
+    assert {(g["service"], g["operation"]) for g in gaps} == {
+        ("sso-admin", "GetPermissionsBoundaryForPermissionSet"), *MOTO_SERVER_LACKS}
     document = json.loads((tmp_path / "findings.json").read_text())
     assert (tmp_path / "report.html").exists() and not (tmp_path / "findings.csv").exists()
     audited = {a["id"] for a in document["accounts"] if a["audited"]}
@@ -100,14 +105,16 @@ def test_single_account_without_organization(server: tuple[str, DemoOrganization
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         iam.attach_user_policy(UserName="ops", PolicyArn=policy["Policy"]["Arn"])
     result = _audit(endpoint, tmp_path, "--format", "json", credentials=keys)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # partial: only what moto's server lacks
+    gaps = json.loads((tmp_path / "snapshot" / "coverage.json").read_text())
+    assert {(g["service"], g["operation"]) for g in gaps} == MOTO_SERVER_LACKS
     document = json.loads((tmp_path / "findings.json").read_text())
     assert document["organization"] == {"id": None, "management_account_id": None}
     assert [a["id"] for a in document["accounts"]] == [standalone]
     found = {(f["rule_id"], f["resource_arn"]) for f in document["findings"]}
     assert (("ORG-001", f"arn:aws:iam::{standalone}:root")) in found
     assert ("ADMIN-001", f"arn:aws:iam::{standalone}:user/ops") in found
-    # no --regions: every region the account has enabled was inventoried, and none failed (exit 0)
+    # no --regions: every region the account has enabled was inventoried, and nothing else failed
     manifest = json.loads((tmp_path / "snapshot" / "manifest.json").read_text())
     assert manifest["regions_requested"] == []
     assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(manifest["regions"])
@@ -142,6 +149,14 @@ def test_worker_processes_collect_the_same_snapshot(server: tuple[str, DemoOrgan
             without_role_use(load(two / "snapshot" / "accounts", name)), name
     manifests = load(one / "snapshot", "manifest.json"), load(two / "snapshot", "manifest.json")
     assert [m["processes"] for m in manifests] == [1, 2]
-    assert manifests[0]["api_calls"] == manifests[1]["api_calls"]
+    # Calls to what moto's server lacks depend on scheduling: after server errors in a few accounts, the
+    # others skip that service (ServerErrorBreaker, one per process); every other call is the same.
+    lacking = {service for service, _ in MOTO_SERVER_LACKS}
+
+    def answered(calls: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        return {account: {op: n for op, n in ops.items() if op.split(":")[0] not in lacking}
+                for account, ops in calls.items()}
+
+    assert answered(manifests[0]["api_calls"]) == answered(manifests[1]["api_calls"])
     assert [f["id"] for f in load(one, "findings.json")["findings"]] == \
         [f["id"] for f in load(two, "findings.json")["findings"]]
