@@ -578,7 +578,8 @@ def _seed_workloads(acct: _Account) -> None:
         acct.iam.add_role_to_instance_profile(InstanceProfileName=f"{role}-profile", RoleName=role)
         instance_id = ec2.run_instances(
             ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": profile},
-            TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(Name=name, Environment="staging")}],
+            TagSpecifications=[{"ResourceType": kind, "Tags": _tags(Name=name, Environment="staging", **FULL_TAGS)}
+                               for kind in ("instance", "volume")],
         )["Instances"][0]["InstanceId"]
         instances[name] = f"arn:aws:ec2:{acct.region}:{acct.account_id}:instance/{instance_id}"
     # A Session Manager shell on an instance acts with its instance profile's role (ssm-001).

@@ -106,8 +106,11 @@ def test_single_account_without_organization(server: tuple[str, DemoOrganization
         iam.attach_user_policy(UserName="ops", PolicyArn=policy["Policy"]["Arn"])
     result = _audit(endpoint, tmp_path, "--format", "json", credentials=keys)
     assert result.returncode == 3, result.stderr  # partial: only what moto's server lacks
-    gaps = json.loads((tmp_path / "snapshot" / "coverage.json").read_text())
-    assert {(g["service"], g["operation"]) for g in gaps} == MOTO_SERVER_LACKS
+    gaps = {(g["service"], g["operation"]) for g in json.loads((tmp_path / "snapshot" / "coverage.json").read_text())}
+    # In some Regions moto's server routes Data Pipeline and Bedrock Agents requests to a Region it has no
+    # backend for (KeyError, HTTP 500): those may be gaps too, in every Region run only.
+    assert MOTO_SERVER_LACKS <= gaps <= MOTO_SERVER_LACKS | {("datapipeline", "ListPipelines"),
+                                                            ("bedrock-agent", "ListAgents")}
     document = json.loads((tmp_path / "findings.json").read_text())
     assert document["organization"] == {"id": None, "management_account_id": None}
     assert [a["id"] for a in document["accounts"]] == [standalone]

@@ -5,8 +5,9 @@ and ``RateLimiter``, the token buckets that keep the auditor under them, per acc
 scopes a quota per Region, per Region. botocore's adaptive retries only slow down *after* AWS has
 throttled a call; a cap avoids the throttling in the first place, where AWS publishes the rate.
 Services whose rates AWS does not document (IAM, Organizations, Identity Center, Budgets, S3 control,
-RDS, DynamoDB, SQS, the tagging API...) are not capped here and rely on adaptive retries only; so is KMS,
-whose per-operation request quotas are documented but not yet checked and encoded here.
+RDS, DynamoDB, SQS, the tagging API...) are not capped here and rely on adaptive retries only; so are KMS,
+and the workload services of ``auditor.collect.compute`` (ECS and Step Functions document token buckets per
+API action), whose quotas are documented but not yet checked and encoded here.
 """
 
 from __future__ import annotations
