@@ -175,3 +175,44 @@ def escalation(ctx: RuleContext) -> Iterator[Issue]:
             f"{account_label(ctx, path.target_account_id)} in {len(path.hops)} step(s)",
             evidence={"hops": _hops(path), "conditional": path.conditional},
         )
+
+
+@rule(
+    id="REACH-001",
+    title="Principal is, or can become, administrator of an account",
+    category="privilege-escalation",
+    severity="high",
+    rationale="""Who can really administer an account is not who holds AdministratorAccess: it is everyone with
+    a path there, by their own policies, by a chain of role assumptions in the account or from another, by a
+    trust that names them or their account, or by a privilege-escalation technique. Each of them is a full
+    compromise of the account when their credentials leak; the list should be short and known.""",
+    remediation="""Cut the path at the hop named in the evidence: remove the admin grant, the trust or the
+    sts:AssumeRole permission, or the escalation permission. A deliberate break-glass path stays reported
+    unless suppressed with a reason, an owner and an expiry (suppressions file: rule_id REACH-001 and the
+    principal's arn); suppressed findings remain in findings.json.""",
+    compliance={"ISO27001-2022": ("A.8.2", "A.5.15"), "NIST-800-53": ("AC-2", "AC-6"), "SOC2": ("CC6.1", "CC6.3")},
+)
+def effective_admins(ctx: RuleContext) -> Iterator[Issue]:
+    # Identity Center users are ADMIN-006's (per permission set and assignment) and anyone ("*") is EXT-001's:
+    # both name what to fix better than a path per person would; a finding's path is made of ARNs.
+    for path in ctx.graph.effective_admins():
+        if not path.source.startswith("arn:"):
+            continue
+        nodes = _nodes(ctx, path)
+        how = "directly" if len(path.hops) == 1 else f"in {len(path.hops)} hops"
+        yield Issue(
+            account_id=path.target_account_id,
+            resource_arn=path.source,
+            severity="medium" if path.conditional else None,
+            key=path.target_account_id,
+            path=nodes,
+            message=f"{path.source} can become administrator of account "
+            f"{account_label(ctx, path.target_account_id)} {how}"
+            + (" (under conditions the auditor could not decide)" if path.conditional else ""),
+            evidence={
+                "source_environment": path.source_environment,
+                "hops": _hops(path),
+                "via": sorted({str(h.kind) for h in path.hops}),
+                "conditional": path.conditional,
+            },
+        )
