@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from auditor.errors import UserError
 
 DEFAULT_REQUIRED_TAGS: tuple[str, ...] = ("Environment", "Owner", "CostCenter")
-VALID_ENVIRONMENTS = ("prod", "non-prod", "sandbox", "security", "unknown")
+VALID_ENVIRONMENTS = ("prod", "non-prod", "sandbox", "security", "management", "unknown")
 
 
 class _Strict(BaseModel):

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from auditor.config import AuditorConfig
 from auditor.model import Snapshot
 
-ENVIRONMENTS: tuple[str, ...] = ("prod", "non-prod", "sandbox", "security", "unknown")
+# The management account is its own environment: it is neither a workload nor a security-tooling account,
+# and whoever controls it controls the whole organisation.
+MANAGEMENT = "management"
+ENVIRONMENTS: tuple[str, ...] = ("prod", "non-prod", "sandbox", "security", MANAGEMENT, "unknown")
 
 # Words (lower-case tokens) that name an environment; the first environment with a match wins.
 _WORDS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -144,7 +147,7 @@ def classify_accounts(snapshot: Snapshot, config: AuditorConfig) -> dict[str, En
         if environment:
             result[account_id] = EnvironmentInfo(environment, f"account name {name}")
         elif org and account_id == org.management_account_id:
-            result[account_id] = EnvironmentInfo("security", "organization management account")
+            result[account_id] = EnvironmentInfo(MANAGEMENT, "organization management account")
         else:
             result[account_id] = EnvironmentInfo("unknown", "no tag, OU or name denotes an environment")
     return result

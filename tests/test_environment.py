@@ -72,7 +72,9 @@ def test_classify_accounts_sources_in_order() -> None:
     assert (result["333333333333"].environment, result["333333333333"].source) == (
         "sandbox", "account name team-sandbox")
     assert result["444444444444"].environment == "unknown"
-    assert result["555555555555"].environment == "security"
+    # the management account (no tag, OU or name saying otherwise) is its own environment, not "security"
+    assert (result["555555555555"].environment, result["555555555555"].source) == (
+        "management", "organization management account")
 
 
 def test_config_override_wins() -> None:

@@ -429,3 +429,110 @@ def test_full_page_screenshot(open_report: Callable[..., LoadedReport], tmp_path
     assert width == VIEWPORT["width"]
     assert height > 2 * VIEWPORT["height"]  # full page, not just the viewport
     assert shot.stat().st_size > 50_000  # a rendered report, not a blank page
+
+
+# --- 6. issue 15: matrix colours, suppressions, URL, history filter, grouping ----------------------
+
+
+def test_matrix_colour_and_click_follow_the_findings(open_report: Callable[..., LoadedReport]) -> None:
+    """No red or amber cell without findings to click, no green or grey cell hiding one."""
+    page = open_report(RESULT).page
+    cells = page.eval_on_selector_all(
+        "#matrix tbody td",
+        "cells => cells.map(c => [c.className.split(' ')[0], c.getAttribute('data-finding-ids') || ''])")
+    assert cells
+    severity = {f.id: f.severity for f in FINDINGS}
+    for kind, finding_ids in cells:
+        worst = max((SEVERITY_RANK[severity[i]] for i in finding_ids.split()), default=None)
+        if kind == "cell-admin":
+            assert worst is not None and worst >= SEVERITY_RANK["high"]
+        elif kind == "cell-write":
+            assert worst is not None and worst < SEVERITY_RANK["high"]
+        else:
+            assert finding_ids == "", kind
+    assert any(kind == "cell-admin" for kind, _ in cells)
+
+
+def _with_history_and_suppressions() -> AuditResult:
+    from auditor.result import HistoryInfo
+
+    new = (ALICE.id, BOB.id)
+    history = HistoryInfo(previous_run_id=1, new=new, resolved=("gone",),
+                          persisting=tuple(f.id for f in FINDINGS if f.id not in new), first_seen={})
+    expired = ({"index": 2, "reason": "accepted", "owner": "sec", "expires": "2026-01-01", "rule_id": "ENV-001",
+                "account_id": CI_DEPLOYER.account_id, "would_hide": [CI_DEPLOYER.id]},)
+    stale = ({"index": 3, "reason": "vendor", "owner": "sec", "expires": "2027-01-01",
+              "arn": "arn:aws:iam::*:role/retired-vendor", "tags": {"Team": "x"}},)
+    return replace(RESULT, history=history, expired_suppressions=expired, stale_suppressions=stale)
+
+
+def test_new_since_last_run_filter(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(_with_history_and_suppressions()).page
+    assert page.is_visible("#filter-history")
+    page.select_option("#filter-history", "new")
+    wait_for_rows(page, {ALICE.id, BOB.id})
+    page.select_option("#filter-history", "persisting")
+    wait_for_rows(page, {f.id for f in FINDINGS} - {ALICE.id, BOB.id})
+    page.click("#clear-filters")
+    page.click('#history-summary button[data-filter-history="new"]')
+    wait_for_rows(page, {ALICE.id, BOB.id})
+
+
+def test_history_filter_hidden_without_history(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(RESULT).page
+    assert page.is_hidden("#filter-history") and page.locator("#history-summary").count() == 0
+
+
+def test_expired_and_stale_suppressions_show_what_they_matched(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(_with_history_and_suppressions()).page
+    expired = page.locator("#expired-suppressions-table tbody tr")
+    assert expired.locator("td.matcher").inner_text() == f"rule_id=ENV-001, account_id={CI_DEPLOYER.account_id}"
+    assert CI_DEPLOYER.id in expired.inner_text()
+    stale = page.locator("#stale-suppressions-table tbody tr")
+    assert stale.locator("td.matcher").inner_text() == "arn=arn:aws:iam::*:role/retired-vendor, tag Team=x"
+    expired.locator("button.show-ids").click()
+    wait_for_rows(page, {CI_DEPLOYER.id})
+    assert "Expired suppression 2 (1)" in page.inner_text("#id-filter-label")
+
+
+def test_filters_survive_a_reload_through_the_url(open_report: Callable[..., LoadedReport]) -> None:
+    loaded = open_report(_with_history_and_suppressions())
+    page = loaded.page
+    page.select_option("#filter-severity", "high")
+    page.select_option("#filter-history", "new")
+    page.fill("#search", "alice")
+    wait_for_rows(page, {ALICE.id})
+    assert "severity=high" in page.url and "history=new" in page.url and "q=alice" in page.url
+    page.reload(wait_until="load")
+    wait_for_rows(page, {ALICE.id})
+    assert page.input_value("#filter-severity") == "high" and page.input_value("#search") == "alice"
+    # a matrix cell selection is part of the view too
+    cell = CLICKABLE[0]
+    page.goto(loaded.url + f"#f:ids=cell:{cell.source_environment}:{cell.target_account_id}", wait_until="load")
+    page.reload(wait_until="load")
+    wait_for_rows(page, set(cell.finding_ids) & {f.id for f in FINDINGS})
+    page.click("#clear-filters")
+    wait_for_rows(page, {f.id for f in FINDINGS})
+    assert "#f:" not in page.url
+
+
+def test_group_findings_by_rule(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(sample_result()).page
+    page.check("#group-by-rule")
+    rows = page.eval_on_selector_all(
+        "#findings-body tr", "rows => rows.map(r => r.getAttribute('data-group-rule') || "
+        "'finding:' + r.getAttribute('data-finding-id'))")
+    first_page = rows[: rows.index(next(r for r in rows if r.startswith("finding:")))]
+    assert first_page  # a header before the first finding
+    groups = [r for r in rows if not r.startswith("finding:")]
+    assert groups == sorted(groups) and len(groups) == len(set(groups))
+    by_id = {f.id: f.rule_id for f in FINDINGS}
+    current = None
+    for r in rows:
+        if r.startswith("finding:"):
+            assert by_id[r.removeprefix("finding:")] == current
+        else:
+            current = r
+    assert "group=rule" in page.url
+    page.uncheck("#group-by-rule")
+    assert page.locator("#findings-body tr.group-row").count() == 0

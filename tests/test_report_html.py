@@ -20,6 +20,7 @@ from auditor.findings import sort_findings
 from auditor.model import Manifest, Snapshot
 from auditor.report import render_html
 from auditor.report.html_report import compliance_view, script_json
+from auditor.result import MatrixCell
 from tests.report_helpers import (
     CIS,
     IMG_PAYLOAD,
@@ -246,8 +247,8 @@ def test_isolation_matrix(dom: Node) -> None:
     assert admin.attrs["class"] == "cell-admin clickable"
     assert admin.attrs["data-finding-ids"] == env_ids[PROD_APP]
     assert " ".join(admin.text.split()) == "1 / 1"
-    write = _cell(dom, "sandbox", PROD_DATA)
-    assert write.attrs["class"] == "cell-write clickable"
+    write = _cell(dom, "sandbox", PROD_DATA)  # write access only, but its finding is high: the colour follows it
+    assert write.attrs["class"] == "cell-admin clickable"
     assert write.attrs["data-finding-ids"] == env_ids[PROD_DATA]
     isolated = _cell(dom, "sandbox", PROD_APP)
     assert isolated.attrs["class"] == "cell-none" and "data-finding-ids" not in isolated.attrs
@@ -367,7 +368,7 @@ const byId = { data: { textContent: dataText } };
 const ids = ["findings-table", "findings-body", "filter-severity", "filter-category", "filter-account",
   "filter-environment", "filter-rule", "sort", "search", "clear-filters", "id-filter", "id-filter-label",
   "clear-id-filter", "result-count", "page-info", "page-first", "page-prev", "page-next", "page-last",
-  "findings"];
+  "findings", "group-by-rule", "filter-history"];
 ids.forEach(id => { byId[id] = new El("div"); });
 byId["findings-table"].attrs["data-page-size"] = "4";
 byId["sort"].value = "severity-desc";
@@ -468,3 +469,24 @@ def test_coverage_says_how_the_snapshot_was_collected(update: dict[str, Any], ex
     result = replace(result, snapshot=result.snapshot.model_copy(update={"manifest": manifest}))
     paragraphs = [p for p in parse(render_html(result)).find_all("p") if p.attrs.get("id") == "collection"]
     assert [" ".join(p.text.split()) for p in paragraphs] == ([] if expected is None else [expected])
+
+
+@pytest.mark.parametrize(
+    ("cell", "target_environment", "expected"),
+    [
+        (MatrixCell("non-prod", "1", admin=2, write=2, finding_ids=("h",)), "prod", "admin"),
+        (MatrixCell("non-prod", "1", admin=0, write=1, finding_ids=("h",)), "prod", "admin"),  # finding decides
+        (MatrixCell("non-prod", "1", admin=2, write=2, finding_ids=("m", "l")), "prod", "write"),
+        (MatrixCell("prod", "1", admin=1, write=1, finding_ids=("c",)), "prod", "admin"),  # same env, with finding
+        # no finding behind the counts: never red, never green
+        (MatrixCell("non-prod", "1", admin=3, write=3), "prod", "unreported"),
+        (MatrixCell("non-prod", "1", admin=0, write=0), "prod", "none"),
+        (MatrixCell("prod", "1", admin=4, write=4), "prod", "same"),
+        (MatrixCell("non-prod", "1", admin=1, write=1, finding_ids=("gone",)), "prod", "unreported"),  # suppressed
+    ],
+)
+def test_matrix_cell_colour_follows_its_findings(cell: MatrixCell, target_environment: str, expected: str) -> None:
+    from auditor.report.html_report import cell_kind
+
+    severity_of = {"c": "critical", "h": "high", "m": "medium", "l": "low"}
+    assert cell_kind(cell, target_environment, severity_of) == expected

@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from auditor import __version__
 from auditor.compliance import FRAMEWORKS
-from auditor.findings import CATEGORIES, SEVERITIES
+from auditor.findings import CATEGORIES, SEVERITIES, SEVERITY_RANK
 from auditor.report.json_report import validate_findings_document
 from auditor.report.summary import (
     SCORE_DEFINITION,
@@ -94,6 +94,25 @@ class MatrixView:
     sources: tuple[str, ...]
     targets: tuple[AccountView, ...]
     cells: dict[tuple[str, str], MatrixCell]
+    kinds: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, target) -> cell_kind
+
+
+# A cell is red only with a finding of at least this severity behind it, amber with a lesser one.
+MATRIX_RED_FROM = "high"
+
+
+def cell_kind(cell: MatrixCell, target_environment: str, severity_of: dict[str, str]) -> str:
+    """How a matrix cell is coloured, from the findings it opens (never from counts alone): "admin" (red)
+    when one of its findings is high or critical, "write" (amber) for lesser findings; without findings,
+    "same" within an environment, "unreported" (grey) for access no live finding reports (suppressed or
+    below every rule's threshold), "none" (green) for no admin or write access at all."""
+    severities = [severity_of[i] for i in cell.finding_ids if i in severity_of]
+    if severities:
+        worst = max(SEVERITY_RANK[s] for s in severities)
+        return "admin" if worst >= SEVERITY_RANK[MATRIX_RED_FROM] else "write"
+    if cell.source_environment == target_environment:
+        return "same"
+    return "unreported" if cell.admin or cell.write else "none"
 
 
 def matrix_view(result: AuditResult) -> MatrixView:
@@ -105,7 +124,11 @@ def matrix_view(result: AuditResult) -> MatrixView:
     targets.sort(key=lambda a: (environment_order(a.environment), a.name, a.id))
     sources = sorted({cell.source_environment for cell in result.matrix}, key=environment_order)
     cells = {(cell.source_environment, cell.target_account_id): cell for cell in result.matrix}
-    return MatrixView(tuple(sources), tuple(targets), cells)
+    severity_of: dict[str, str] = {f.id: f.severity for f in result.findings}
+    environment_of = {a.id: a.environment for a in targets}
+    kinds = {key: cell_kind(cell, environment_of.get(cell.target_account_id, "unknown"), severity_of)
+             for key, cell in cells.items()}
+    return MatrixView(tuple(sources), tuple(targets), cells, kinds)
 
 
 @dataclass(frozen=True)
@@ -170,6 +193,21 @@ def compliance_view(result: AuditResult) -> dict[str, list[ControlStatus]]:
     }
 
 
+MATCHER_FIELDS = ("rule_id", "account_id", "environment", "arn", "arn_regex", "tags")
+
+
+def matcher(entry: dict[str, Any]) -> str:
+    """What a suppression entry matches, as text: ``rule_id=EXT-001, arn=arn:aws:iam::*:role/Vendor``."""
+    parts = []
+    for key in MATCHER_FIELDS:
+        value = entry.get(key)
+        if isinstance(value, dict):
+            parts.extend(f"tag {k}={v}" for k, v in sorted(value.items()))
+        elif value is not None:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
 RULE_FIELDS = ("title", "remediation", "compliance")
 
 
@@ -229,4 +267,5 @@ def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> 
         js=_partial("report.js"),
         script_hash=_script_hash("report.js"),
         tool_version=__version__,
+        matcher=matcher,
     )

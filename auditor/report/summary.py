@@ -7,10 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from auditor.console import printable
+from auditor.environment import ENVIRONMENTS
 from auditor.findings import CATEGORIES, SEVERITIES
 from auditor.result import AccountView, AuditResult
-
-ENVIRONMENTS: tuple[str, ...] = ("prod", "non-prod", "sandbox", "security", "unknown")
 
 # Posture score: 100 minus the weighted count of an account's findings, floored at 0.
 SCORE_WEIGHTS: dict[str, int] = {"critical": 20, "high": 10, "medium": 4, "low": 1, "info": 0}

@@ -30,8 +30,13 @@
     environment: $("filter-environment"),
     rule: $("filter-rule")
   };
+  // With --history: keep only the findings new since the previous run (or only the persisting ones).
+  if (doc.history) {
+    selects.history = $("filter-history");
+    selects.history.hidden = false;
+  }
 
-  var state = { search: "", ids: null, idsLabel: "", sort: "severity-desc", page: 0 };
+  var state = { search: "", ids: null, idsLabel: "", idsKey: "", sort: "severity-desc", group: false, page: 0 };
   var expanded = new Set();
   var haystacks = null;   // lower-case search text per finding, built on first search
   var orders = {};        // sort key -> array of finding indexes, built once per key
@@ -119,18 +124,25 @@
   });
   fillSelect(selects.environment, function (f) { return f.environment; }, identity);
   fillSelect(selects.rule, function (f) { return f.rule_id; }, identity);
+  var HISTORY_LABELS = { "new": "New since last run", "persisting": "Persisting" };
+  if (selects.history) {
+    fillSelect(selects.history, function (f) { return f.history_status || "persisting"; }, function (key) {
+      return HISTORY_LABELS[key] || key;
+    });
+  }
 
   function applyFilters() {
     var terms = state.search.toLowerCase().split(/\s+/).filter(Boolean);
     var wanted = {};
     Object.keys(selects).forEach(function (name) { wanted[name] = selects[name].value; });
-    visible = order(state.sort).filter(function (i) {
+    visible = order(state.group ? "rule" : state.sort).filter(function (i) {
       var f = findings[i];
       if (wanted.severity && f.severity !== wanted.severity) { return false; }
       if (wanted.category && f.category !== wanted.category) { return false; }
       if (wanted.account && f.account_id !== wanted.account) { return false; }
       if (wanted.environment && f.environment !== wanted.environment) { return false; }
       if (wanted.rule && f.rule_id !== wanted.rule) { return false; }
+      if (wanted.history && (f.history_status || "persisting") !== wanted.history) { return false; }
       if (state.ids && !state.ids.has(f.id)) { return false; }
       if (terms.length) {
         var text = haystack(i);
@@ -141,6 +153,48 @@
     var pages = Math.max(1, Math.ceil(visible.length / pageSize));
     state.page = Math.min(state.page, pages - 1);
     render();
+    saveToUrl();
+  }
+
+  // --- the view in the URL (#f:severity=high&q=...), so a reload or a shared link shows the same findings --------
+  var URL_PREFIX = "#f:";
+  var hasUrl = typeof location !== "undefined" && typeof history !== "undefined" &&
+    typeof URLSearchParams !== "undefined";
+
+  function saveToUrl() {
+    if (!hasUrl) { return; }
+    var params = new URLSearchParams();
+    Object.keys(selects).forEach(function (name) { if (selects[name].value) { params.set(name, selects[name].value); } });
+    if (state.search) { params.set("q", state.search); }
+    if (state.sort !== "severity-desc") { params.set("sort", state.sort); }
+    if (state.group) { params.set("group", "rule"); }
+    if (state.idsKey) { params.set("ids", state.idsKey); }
+    var text = params.toString();
+    var hash = text ? URL_PREFIX + text : "";
+    if (hash === location.hash || (!hash && location.hash.indexOf(URL_PREFIX) !== 0)) { return; }
+    try {
+      history.replaceState(null, "", hash || location.pathname + location.search);
+    } catch (error) {
+      location.hash = hash;
+    }
+  }
+
+  function loadFromUrl() {
+    if (!hasUrl || location.hash.indexOf(URL_PREFIX) !== 0) { return; }
+    var params = new URLSearchParams(location.hash.slice(URL_PREFIX.length));
+    Object.keys(selects).forEach(function (name) {
+      var value = params.get(name);
+      if (value && Array.prototype.some.call(selects[name].options, function (o) { return o.value === value; })) {
+        selects[name].value = value;
+      }
+    });
+    state.search = params.get("q") || "";
+    $("search").value = state.search;
+    if (SORTS[params.get("sort")]) { state.sort = params.get("sort"); $("sort").value = state.sort; }
+    state.group = params.get("group") === "rule";
+    $("group-by-rule").checked = state.group;
+    var key = params.get("ids");
+    if (key) { restoreIds(key); }
   }
 
   function pretty(value) { return JSON.stringify(value, null, 2); }
@@ -208,12 +262,24 @@
     ]);
   }
 
+  var ruleTitles = {};
+  findings.forEach(function (f) { if (!(f.rule_id in ruleTitles)) { ruleTitles[f.rule_id] = f.title; } });
+
+  function groupRow(ruleId) {
+    var count = visible.filter(function (i) { return findings[i].rule_id === ruleId; }).length;
+    return el("tr", { "class": "group-row", "data-group-rule": ruleId }, [
+      el("td", { colspan: String(COLUMNS), text: ruleId + " · " + (ruleTitles[ruleId] || "") + " (" + count + ")" })
+    ]);
+  }
+
   function render() {
     var start = state.page * pageSize;
     var slice = visible.slice(start, start + pageSize);
     var fragment = document.createDocumentFragment();
+    var lastRule = null;
     slice.forEach(function (i) {
       var f = findings[i];
+      if (state.group && f.rule_id !== lastRule) { fragment.appendChild(groupRow(f.rule_id)); lastRule = f.rule_id; }
       fragment.appendChild(row(f));
       if (expanded.has(f.id)) { fragment.appendChild(details(f)); }
     });
@@ -238,8 +304,9 @@
     render();
   }
 
-  function setIdFilter(ids, label) {
+  function setIdFilter(ids, label, key) {
     state.ids = ids ? new Set(ids) : null;
+    state.idsKey = ids ? (key || "") : "";
     $("id-filter").hidden = !ids;
     $("id-filter-label").textContent = ids ? label + " (" + ids.length + ")" : "";
     document.querySelectorAll("#matrix td.selected").forEach(function (cell) { cell.classList.remove("selected"); });
@@ -254,6 +321,8 @@
   // A shortcut (severity card, matrix cell, link) starts a fresh view: no leftover search or selects.
   function resetFilters() {
     Object.keys(selects).forEach(function (key) { selects[key].value = ""; });
+    state.group = false;
+    $("group-by-rule").checked = false;
     $("search").value = "";
     state.search = "";
   }
@@ -284,6 +353,11 @@
     selects[name].addEventListener("change", function () { state.page = 0; applyFilters(); });
   });
   $("sort").addEventListener("change", function (event) { state.sort = event.target.value; state.page = 0; applyFilters(); });
+  $("group-by-rule").addEventListener("change", function (event) {
+    state.group = event.target.checked;
+    state.page = 0;
+    applyFilters();
+  });
   $("clear-filters").addEventListener("click", function () {
     resetFilters();
     setIdFilter(null, "");
@@ -300,7 +374,8 @@
     var ids = cell.getAttribute("data-finding-ids").split(" ").filter(Boolean);
     resetFilters();
     var target = cell.getAttribute("data-target");
-    setIdFilter(ids, "Matrix: " + cell.getAttribute("data-source") + " → " + accountLabel(target) + " (" + target + ")");
+    setIdFilter(ids, "Matrix: " + cell.getAttribute("data-source") + " → " + accountLabel(target) + " (" + target + ")",
+      "cell:" + cell.getAttribute("data-source") + ":" + target);
     cell.classList.add("selected");
     showFindings();
   }
@@ -311,11 +386,44 @@
     });
   });
 
-  ["severity", "category", "account", "environment", "rule"].forEach(function (name) {
+  // An expired suppression's "findings reported again": the table shows exactly those.
+  function showIds(button) {
+    resetFilters();
+    var ids = button.getAttribute("data-show-ids").split(" ").filter(Boolean);
+    setIdFilter(ids, button.getAttribute("data-show-label"), "entry:" + button.closest("tr").getAttribute("data-entry"));
+    showFindings();
+  }
+  document.querySelectorAll("button.show-ids").forEach(function (button) {
+    button.addEventListener("click", function () { showIds(button); });
+  });
+
+  // The id filter of a saved view: a matrix cell or an expired suppression entry, found again by its key.
+  function restoreIds(key) {
+    if (key.indexOf("cell:") === 0) {
+      var parts = key.slice(5).split(":");
+      document.querySelectorAll("#matrix td[data-finding-ids]").forEach(function (cell) {
+        if (cell.getAttribute("data-source") === parts[0] && cell.getAttribute("data-target") === parts[1]) {
+          var ids = cell.getAttribute("data-finding-ids").split(" ").filter(Boolean);
+          setIdFilter(ids, "Matrix: " + parts[0] + " → " + accountLabel(parts[1]) + " (" + parts[1] + ")", key);
+          cell.classList.add("selected");
+        }
+      });
+    } else if (key.indexOf("entry:") === 0) {
+      document.querySelectorAll("tr[data-entry] button.show-ids").forEach(function (button) {
+        if ("entry:" + button.closest("tr").getAttribute("data-entry") === key) {
+          setIdFilter(button.getAttribute("data-show-ids").split(" ").filter(Boolean),
+            button.getAttribute("data-show-label"), key);
+        }
+      });
+    }
+  }
+
+  ["severity", "category", "account", "environment", "rule", "history"].forEach(function (name) {
     document.querySelectorAll("[data-filter-" + name + "]").forEach(function (node) {
       node.addEventListener("click", function () { setFilter(name, node.getAttribute("data-filter-" + name)); });
     });
   });
 
+  loadFromUrl();
   applyFilters();
 })();
