@@ -198,7 +198,7 @@ MATCHER_FIELDS = ("rule_id", "account_id", "environment", "arn", "arn_regex", "t
 
 def matcher(entry: dict[str, Any]) -> str:
     """What a suppression entry matches, as text: ``rule_id=EXT-001, arn=arn:aws:iam::*:role/Vendor``."""
-    parts = []
+    parts: list[str] = []
     for key in MATCHER_FIELDS:
         value = entry.get(key)
         if isinstance(value, dict):
