@@ -314,7 +314,7 @@ MALFORMED_CASES = [
      ": entry 1: needs at least one matcher: rule_id, account_id, environment, arn, arn_regex, tags"),
     ("bad environment", "- environment: production\n" + ENTRY,
      ": entry 1 (environment production): environment 'production' is not one of prod, non-prod, sandbox, "
-     "security, unknown"),
+     "security, management, unknown"),
     ("short account id", "- account_id: 11111111111\n" + ENTRY,
      ": entry 1 (account_id 11111111111): account_id '11111111111' is not a 12-digit account id"),
     ("tags not a mapping", "- tags: [Owner]\n" + ENTRY,
