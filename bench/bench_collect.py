@@ -522,7 +522,22 @@ def expected_calls(
         "secretsmanager:ListSecrets": (len(regions), len(regions), "per region, tags included"),
         "budgets:DescribeBudgets": (1, 1, ""),
         "budgets:DescribeNotificationsForBudget": (account.budgets, account.budgets, "per budget"),
+        # Workloads that run with a role (auditor/collect/compute.py); the benchmark seeds none: one empty
+        # listing per Region where AWS offers the service. moto's server lacks App Runner and AgentCore code
+        # interpreters (HTTP 500): after two accounts fail, the others skip them (0 or 1 here).
+        **{operation: (len(regions), len(regions), "per region (then per-resource reads where no bulk answer "
+                                                   "names the role)")
+           for operation in WORKLOAD_LISTINGS},
     }
+
+
+WORKLOAD_LISTINGS = (
+    "ec2:DescribeLaunchTemplateVersions", "ecs:ListClusters", "ecs:ListTaskDefinitionFamilies",
+    "codebuild:ListProjects", "cloudformation:DescribeStacks", "cloudformation:ListStackSets", "glue:GetJobs",
+    "glue:GetDevEndpoints", "sagemaker:ListNotebookInstances", "apprunner:ListServices",
+    "stepfunctions:ListStateMachines", "bedrock-agent:ListAgents", "bedrock-agentcore-control:ListCodeInterpreters",
+    "datapipeline:ListPipelines",
+)
 
 
 # ------------------------------------------------------------------------------------- printing
