@@ -476,6 +476,19 @@ def _seed_sandbox(acct: _Account) -> None:
     )
 
 
+def _seed_sandbox_chain_to_admin(acct: _Account) -> None:
+    # Effective admin through a same-account chain (REACH-001): the on-call user may assume the triage role,
+    # which may assume the break-fix admin role.
+    account_trust = _trust({"AWS": f"arn:aws:iam::{acct.account_id}:root"})
+    acct.role("triage", account_trust, inline=_allow("sts:AssumeRole", acct.arn("role", "break-fix-admin")))
+    acct.role("break-fix-admin", _trust({"AWS": acct.arn("role", "triage")}), admin=True)
+    acct.user("oncall", inline=_allow("sts:AssumeRole", acct.arn("role", "triage")))
+    # Benign twin: the same chain, ending in a role that only reads logs.
+    acct.role("triage-readonly", account_trust, inline=_allow("sts:AssumeRole", acct.arn("role", "log-reader")))
+    acct.role("log-reader", _trust({"AWS": acct.arn("role", "triage-readonly")}), inline=_allow("logs:Get*", "*"))
+    acct.user("oncall-readonly", inline=_allow("sts:AssumeRole", acct.arn("role", "triage-readonly")))
+
+
 def _seed_security_audit(acct: _Account, ids: dict[str, str]) -> None:
     acct.role(
         "auditor",
@@ -613,6 +626,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     _seed_staging_modify_then_use(members["staging"])
     _seed_workloads(members["staging"])
     _seed_sandbox(members["sandbox"])
+    _seed_sandbox_chain_to_admin(members["sandbox"])
     _seed_security_audit(members["security-audit"], accounts)
     _seed_organization_trail(management, members["security-audit"])
     _seed_legacy_mixed(members["legacy-mixed"])

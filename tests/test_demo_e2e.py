@@ -290,3 +290,21 @@ def test_two_demo_runs_show_no_change(demo_out: Path, tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
     assert ": 0 new, 0 resolved, " in out.splitlines()[0] and "different organisations" not in out
+
+
+def test_same_account_chain_to_admin(document: dict[str, Any]) -> None:
+    """REACH-001 on the sandbox chain: oncall -> triage -> break-fix-admin; its read-only twin is silent."""
+    names = {"oncall", "triage", "break-fix-admin", "oncall-readonly", "triage-readonly", "log-reader"}
+    reach = {
+        f["resource_arn"].split("/")[-1]: f
+        for f in document["findings"]
+        if f["rule_id"] == "REACH-001" and f["resource_arn"].split("/")[-1] in names
+    }
+    assert sorted(reach) == ["break-fix-admin", "oncall", "triage"]
+    oncall = reach["oncall"]
+    sandbox = oncall["account_id"]
+    assert _names(document)[sandbox] == "sandbox"
+    assert [node.split("/")[-1] for node in oncall["path"]] == ["oncall", "triage", "break-fix-admin", sandbox]
+    assert [h["kind"] for h in oncall["evidence"]["hops"]] == ["can-assume", "can-assume", "is-admin-of"]
+    assert (oncall["severity"], oncall["evidence"]["conditional"]) == ("high", False)
+    assert [node.split("/")[-1] for node in reach["triage"]["path"]] == ["triage", "break-fix-admin", sandbox]
