@@ -313,6 +313,7 @@ def main() -> None:
     prod = [a for a, e in envs.items() if e == "prod"]
     timed("paths_to_admin (prod)", lambda: graph.paths_to_admin(prod))
     timed("escalation_paths", graph.escalation_paths)
+    timed("effective_admins", graph.effective_admins)
     timed("reachability_matrix", graph.reachability_matrix)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_rss_mb:.0f} MiB")
