@@ -32,6 +32,8 @@ SCOPE_ERRORS = frozenset({"RegionNotEnabled", "UnknownRegion"})
 # Organisation-wide inputs: a gap recorded under the caller's account affects every account.
 ORGANIZATION_SERVICES = frozenset({"organizations", "sso-admin", "identitystore"})
 MAX_EVIDENCE_FINDINGS = 50
+# Pseudo-input of rules that read the CIS settings collection (logging, storage, network, IAM extras).
+FOUNDATIONS = "foundations"
 
 # Framework aliases accepted on the command line (``--framework cis-3.0``).
 FRAMEWORK_ALIASES: dict[str, str] = {
@@ -121,6 +123,8 @@ def assess(result: AuditResult, frameworks: Sequence[str] | None = None) -> list
     gaps = _GapIndex(result.coverage, result.snapshot.management_account_id,
                      result.snapshot.manifest.caller_account_id)
     regions = {a.account_id: a.regions for a in result.snapshot.accounts}
+    # accounts collected before the CIS settings were (an older snapshot): their CIS controls cannot pass
+    without_foundations = {a.account_id for a in result.snapshot.accounts if a.audited and a.logging is None}
     not_audited_reason = _not_audited_reasons(result.coverage)
     rows: list[ControlResult] = []
     for framework in frameworks or list(mapping):
@@ -148,7 +152,13 @@ def assess(result: AuditResult, frameworks: Sequence[str] | None = None) -> list
                                               finding_ids=tuple(sorted({f.id for f in failing})),
                                               evidence=_fail_evidence(failing, suppressed)))
                     continue
-                blocking = gaps.blocking(account.id, [rules[r] for r in rule_ids if r in rules], rule_ids, regional)
+                mapped = [rules[r] for r in rule_ids if r in rules]
+                blocking = gaps.blocking(account.id, mapped, rule_ids, regional)
+                if account.id in without_foundations and any(FOUNDATIONS in r.inputs for r in mapped):
+                    blocking.append(CoverageGap(account_id=account.id, service="auditor", operation="collect",
+                                                error_code="NotCollected", message=(
+                                                    "the snapshot holds no CIS settings for this account "
+                                                    "(collected by an older version)")))
                 scope = {"rules": list(rule_ids), "regions": list(regions.get(account.id, ()))} if regional \
                     else {"rules": list(rule_ids)}
                 if blocking:

@@ -22,6 +22,9 @@ Category = Literal[
     "credential-hygiene",
     "cost-allocation",
     "guardrails",
+    "logging-monitoring",
+    "data-protection",
+    "network-exposure",
     "coverage",
 ]
 CATEGORIES: tuple[Category, ...] = (
@@ -34,6 +37,9 @@ CATEGORIES: tuple[Category, ...] = (
     "credential-hygiene",
     "cost-allocation",
     "guardrails",
+    "logging-monitoring",
+    "data-protection",
+    "network-exposure",
     "coverage",
 )
 

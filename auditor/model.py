@@ -324,6 +324,9 @@ class Resource(Frozen):
     execution_role_arn: str | None = None
     cluster_arn: str | None = None  # ecs:service: the cluster it runs in
     task_definition_arn: str | None = None  # ecs:service: the task definition revision it runs
+    # ec2:instance: MetadataOptions.HttpTokens and HttpEndpoint as DescribeInstances answered (CIS IMDSv2, issue 13)
+    metadata_http_tokens: str | None = None
+    metadata_http_endpoint: str | None = None
 
 
 class Budget(Frozen):
@@ -332,6 +335,172 @@ class Budget(Frozen):
     limit_amount: str = ""
     limit_unit: str = ""
     notification_count: int = 0
+
+
+# --- CIS foundations settings (issue 13): logging, monitoring, storage, network, IAM extras ----------------
+# Each per-region dict holds only the regions whose answer was read; a region that failed is a coverage gap.
+
+
+class TrailDetails(Frozen):
+    """A CloudTrail trail homed in the account, with the settings CIS judges."""
+
+    name: str
+    arn: str
+    home_region: str
+    is_multi_region: bool = False
+    is_organization_trail: bool = False
+    is_logging: bool | None = None  # None: GetTrailStatus failed (see coverage)
+    log_file_validation: bool = False
+    kms_key_id: str | None = None
+    s3_bucket_name: str = ""
+    cloudwatch_log_group_arn: str | None = None
+    # GetEventSelectors' answer as AWS gave it (basic or advanced selectors); None: not read (see coverage)
+    event_selectors: tuple[dict[str, Any], ...] | None = None
+    advanced_event_selectors: tuple[dict[str, Any], ...] = ()
+
+
+class ConfigRecorder(Frozen):
+    name: str
+    all_supported: bool = False
+    include_global_resource_types: bool = False
+    recording: bool = False
+    last_status: str = ""
+
+
+class MetricFilter(Frozen):
+    """A CloudWatch Logs metric filter on a trail's log group, with the metrics it feeds."""
+
+    log_group_name: str
+    region: str
+    name: str
+    pattern: str
+    metrics: tuple[tuple[str, str], ...] = ()  # (metric namespace, metric name)
+
+
+class MetricAlarm(Frozen):
+    name: str
+    arn: str
+    region: str
+    namespace: str = ""
+    metric_name: str = ""
+    actions_enabled: bool = True
+    alarm_actions: tuple[str, ...] = ()
+
+
+class TopicSubscribers(Frozen):
+    """How many confirmed subscriptions an SNS topic has (endpoints are not kept)."""
+
+    topic_arn: str
+    confirmed: int = 0
+    pending: int = 0
+
+
+class AccessAnalyzer(Frozen):
+    arn: str
+    name: str
+    type: str  # ACCOUNT, ORGANIZATION, ACCOUNT_UNUSED_ACCESS, ...
+    status: str = "ACTIVE"
+
+
+class ServerCertificate(Frozen):
+    name: str
+    arn: str
+    expiration: str = ""
+
+
+class LoggingData(Frozen):
+    trails: tuple[TrailDetails, ...] = ()
+    trail_regions: tuple[str, ...] = ()  # regions whose DescribeTrails answered
+    config_recorders: dict[str, tuple[ConfigRecorder, ...]] = Field(default_factory=dict)
+    metric_filters: tuple[MetricFilter, ...] = ()
+    alarms: tuple[MetricAlarm, ...] = ()
+    topics: tuple[TopicSubscribers, ...] = ()
+    security_hub: dict[str, bool] = Field(default_factory=dict)  # region -> Security Hub enabled
+    kms_rotation: dict[str, bool] = Field(default_factory=dict)  # customer symmetric key ARN -> rotation on
+
+
+class S3BucketSettings(Frozen):
+    name: str
+    arn: str
+    region: str
+    public_access_block: dict[str, bool] | None = None  # None: the bucket has no configuration
+    versioning: str = ""  # "", Enabled, Suspended
+    mfa_delete: bool = False
+    logging_target: str | None = None  # target bucket of server access logging; None: off
+
+
+class RdsInstance(Frozen):
+    arn: str
+    identifier: str
+    region: str
+    engine: str = ""
+    storage_encrypted: bool = False
+    auto_minor_version_upgrade: bool = False
+    publicly_accessible: bool = False
+
+
+class EfsFileSystem(Frozen):
+    arn: str
+    id: str
+    region: str
+    encrypted: bool = False
+
+
+class StorageData(Frozen):
+    account_public_access_block: dict[str, bool] | None = None  # None: not configured for the account
+    account_public_access_block_read: bool = False  # False: GetPublicAccessBlock failed (see coverage)
+    buckets: tuple[S3BucketSettings, ...] = ()
+    ebs_encryption_by_default: dict[str, bool] = Field(default_factory=dict)
+    rds_instances: tuple[RdsInstance, ...] = ()
+    efs_file_systems: tuple[EfsFileSystem, ...] = ()
+
+
+class SecurityGroup(Frozen):
+    id: str
+    arn: str
+    region: str
+    name: str = ""
+    vpc_id: str = ""
+    ingress: tuple[dict[str, Any], ...] = ()  # IpPermissions as AWS returned them
+    egress: tuple[dict[str, Any], ...] = ()
+
+
+class NetworkAcl(Frozen):
+    id: str
+    arn: str
+    region: str
+    vpc_id: str = ""
+    entries: tuple[dict[str, Any], ...] = ()  # Entries as AWS returned them
+
+
+class Vpc(Frozen):
+    id: str
+    region: str
+    is_default: bool = False
+
+
+class InstanceMetadataOptions(Frozen):
+    """An instance that still accepts IMDSv1 (http tokens optional with the endpoint enabled)."""
+
+    arn: str
+    region: str
+    http_tokens: str = "optional"
+    http_endpoint: str = "enabled"
+
+
+class NetworkData(Frozen):
+    regions: tuple[str, ...] = ()  # regions whose security groups, NACLs and VPCs were all read
+    security_groups: tuple[SecurityGroup, ...] = ()
+    network_acls: tuple[NetworkAcl, ...] = ()
+    vpcs: tuple[Vpc, ...] = ()
+    flow_log_resource_ids: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # region -> VPC/subnet/ENI ids
+    imdsv1_instances: tuple[InstanceMetadataOptions, ...] = ()  # from the resource inventory's instances
+
+
+class IamExtras(Frozen):
+    server_certificates: tuple[ServerCertificate, ...] | None = None  # None: not collected
+    root_virtual_mfa: bool | None = None  # the root user has a virtual MFA device; None: not collected
+    access_analyzers: dict[str, tuple[AccessAnalyzer, ...]] = Field(default_factory=dict)  # region -> analyzers
 
 
 # --- accounts and the snapshot ----------------------------------------------------------------
@@ -345,6 +514,11 @@ class AccountSnapshot(Frozen):
     iam: IamData | None = None
     resources: tuple[Resource, ...] = ()
     budgets: tuple[Budget, ...] | None = None  # None: not collected
+    # CIS foundations settings (issue 13); None: not collected (older snapshots, or collection failed)
+    logging: LoggingData | None = None
+    storage: StorageData | None = None
+    network: NetworkData | None = None
+    iam_extras: IamExtras | None = None
 
 
 class Manifest(Frozen):

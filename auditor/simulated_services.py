@@ -1,8 +1,9 @@
 """AWS APIs that moto does not simulate, answered in-process for the demo and the tests.
 
-moto 5.2 has no App Runner and no Bedrock AgentCore code interpreters: in-process it answers "not yet
+moto 5.2 has no App Runner, no Bedrock AgentCore code interpreters and no IAM Access Analyzer: in-process it answers "not yet
 implemented", and its server an HTTP 500. The demo and the tests run the real collectors, so the read calls
-they make (App Runner ListServices / DescribeService, AgentCore ListCodeInterpreters / GetCodeInterpreter)
+they make (App Runner ListServices / DescribeService, AgentCore ListCodeInterpreters / GetCodeInterpreter,
+Access Analyzer ListAnalyzers)
 are answered here, per account and Region, the way botocore's Stubber answers: a ``before-call`` handler
 returns the parsed response, validated against botocore's own output shape for the operation. Nothing here
 is imported by a collection against AWS.
@@ -33,10 +34,25 @@ class SimulatedServices:
     def __init__(self) -> None:
         self._apprunner: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._interpreters: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._analyzers: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def clear(self) -> None:
         self._apprunner.clear()
         self._interpreters.clear()
+        self._analyzers.clear()
+
+    def add_access_analyzer(self, account_id: str, region: str, name: str, analyzer_type: str = "ACCOUNT") -> str:
+        """Seed an active IAM Access Analyzer analyzer (issue 13); returns its ARN."""
+        arn = f"arn:aws:access-analyzer:{region}:{account_id}:analyzer/{name}"
+        self._analyzers.setdefault((account_id, region), []).append(
+            {"arn": arn, "name": name, "type": analyzer_type, "createdAt": _CREATED, "status": "ACTIVE"})
+        return arn
+
+    def _accessanalyzer_answer(self, model: Any, params: dict[str, Any], request_signer: Any = None,
+                               **_: Any) -> _Answer:
+        if model.name == "ListAnalyzers":
+            return _ok(model, {"analyzers": list(self._analyzers.get(_where(request_signer), []))})
+        return _error("NotImplemented", f"Access Analyzer {model.name} is not simulated", 501)
 
     def add_apprunner_service(self, account_id: str, region: str, name: str, instance_role_arn: str | None) -> str:
         """Seed a running App Runner service; returns its ARN."""
@@ -99,7 +115,8 @@ class SimulatedServices:
 
     def handlers(self) -> list[tuple[str, Callable[..., _Answer]]]:
         return [("before-call.apprunner", self._apprunner_answer),
-                ("before-call.bedrock-agentcore-control", self._agentcore_answer)]
+                ("before-call.bedrock-agentcore-control", self._agentcore_answer),
+                ("before-call.accessanalyzer", self._accessanalyzer_answer)]
 
     @contextmanager
     def installed(self) -> Iterator[SimulatedServices]:

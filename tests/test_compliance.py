@@ -39,7 +39,6 @@ def test_crosswalk_completes_a_rule_mapping_with_the_other_version(v3: str, v7: 
         assert expand_mapping({CIS_V7: (v7,)})[CIS_V3] == (v3,)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the CIS family rules land in the next steps")
 def test_every_automated_cis_control_is_checked_by_a_rule() -> None:
     mapped = {(framework, control) for rule in load_rules() for framework, ids in rule.compliance.items()
               for control in ids}

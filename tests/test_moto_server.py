@@ -19,7 +19,8 @@ from auditor.demo import DemoOrganization, seed_demo_organization
 
 # What moto's server does not implement (HTTP 500 there; in-process tests answer them with
 # auditor.simulated_services): each is a coverage gap of a run against it, never a crash.
-MOTO_SERVER_LACKS = {("apprunner", "ListServices"), ("bedrock-agentcore-control", "ListCodeInterpreters")}
+MOTO_SERVER_LACKS = {("apprunner", "ListServices"), ("bedrock-agentcore-control", "ListCodeInterpreters"),
+                     ("accessanalyzer", "ListAnalyzers")}
 
 
 @pytest.fixture(scope="module")

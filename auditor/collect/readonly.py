@@ -112,6 +112,28 @@ _OPERATIONS: dict[str, str | None] = {
     "identitystore:ListUsers": "identitystore:ListUsers",
     "identitystore:ListGroups": "identitystore:ListGroups",
     "identitystore:ListGroupMemberships": "identitystore:ListGroupMemberships",
+    # CIS foundations settings (issue 13): logging, monitoring, storage, network, IAM extras
+    "cloudtrail:GetEventSelectors": "cloudtrail:GetEventSelectors",
+    "config:DescribeConfigurationRecorders": "config:DescribeConfigurationRecorders",
+    "config:DescribeConfigurationRecorderStatus": "config:DescribeConfigurationRecorderStatus",
+    "logs:DescribeMetricFilters": "logs:DescribeMetricFilters",
+    "cloudwatch:DescribeAlarms": "cloudwatch:DescribeAlarms",
+    "sns:ListSubscriptionsByTopic": "sns:ListSubscriptionsByTopic",
+    "securityhub:DescribeHub": "securityhub:DescribeHub",
+    "kms:GetKeyRotationStatus": "kms:GetKeyRotationStatus",
+    "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketVersioning": "s3:GetBucketVersioning",
+    "s3:GetBucketLogging": "s3:GetBucketLogging",
+    "ec2:GetEbsEncryptionByDefault": "ec2:GetEbsEncryptionByDefault",
+    "ec2:DescribeSecurityGroups": "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkAcls": "ec2:DescribeNetworkAcls",
+    "ec2:DescribeVpcs": "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs": "ec2:DescribeFlowLogs",
+    "efs:DescribeFileSystems": "elasticfilesystem:DescribeFileSystems",
+    "iam:ListServerCertificates": "iam:ListServerCertificates",
+    "iam:ListVirtualMFADevices": "iam:ListVirtualMFADevices",
+    "accessanalyzer:ListAnalyzers": "access-analyzer:ListAnalyzers",
 }
 
 OPERATION_IAM_ACTIONS: Mapping[str, str | None] = MappingProxyType(_OPERATIONS)

@@ -176,6 +176,8 @@ def _ec2_instances(ec2: Client, region: str, tagged: Tagged, context: _Context) 
                     tags=tags,
                     role_arn=context.roles.profile_role(profile),
                     instance_profile_arn=profile,
+                    metadata_http_tokens=(instance.get("MetadataOptions") or {}).get("HttpTokens"),
+                    metadata_http_endpoint=(instance.get("MetadataOptions") or {}).get("HttpEndpoint"),
                 )
     if unresolved:
         context.gaps.add("iam", "GetAccountAuthorizationDetails", "RoleUnresolved",

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from auditor import __version__
 from auditor.collect.budgets import collect_budgets
+from auditor.collect.foundations import collect_foundations
 from auditor.collect.iam import collect_iam, start_credential_report
 from auditor.collect.identity_center import collect_identity_center
 from auditor.collect.organizations import collect_organization
@@ -394,6 +395,7 @@ def _collect_account(
     iam = collect_iam(factory, home_region, gaps, credential_report)
     resources = collect_resources(factory, regions, partition, gaps, home_region, iam)
     budgets = collect_budgets(factory, target.account_id, home_region, gaps)
+    foundations = collect_foundations(factory, regions, home_region, partition, gaps, resources)
     snapshot = AccountSnapshot(
         account_id=target.account_id,
         name=target.name,
@@ -403,6 +405,10 @@ def _collect_account(
                                    "credential_report_generated_at": credential_report.generated_at}),
         resources=resources,
         budgets=budgets,
+        logging=foundations.logging,
+        storage=foundations.storage,
+        network=foundations.network,
+        iam_extras=foundations.iam_extras,
     )
     return snapshot, gaps.items
 
