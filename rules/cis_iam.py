@@ -10,8 +10,9 @@ from auditor.engine import RuleContext, Undetermined, rule
 from auditor.findings import Issue
 from auditor.iam.policy import PolicyParseError, PolicySource, parse_policy
 from auditor.model import AccountSnapshot, CredentialReportRow, IamExtras
-from rules._cis import FOUNDATIONS, audited_with
-from rules._common import account_arn, account_label, days_since, parse_time
+
+from ._cis import FOUNDATIONS, audited_with
+from ._common import account_arn, account_label, days_since, parse_time
 
 ROOT = "<root_account>"
 ROOT_USE_WINDOW_DAYS = 90  # root sign-ins or key use this recent count as "used for everyday tasks"

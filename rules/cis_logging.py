@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from auditor.engine import RuleContext, Undetermined, rule
 from auditor.findings import Issue
 from auditor.model import AccountSnapshot, LoggingData, TrailDetails
-from rules._cis import FOUNDATIONS, audited_with, logs_s3_objects, records_all_management_events, trails_logging_account
-from rules._common import account_arn, account_label
+
+from ._cis import FOUNDATIONS, audited_with, logs_s3_objects, records_all_management_events, trails_logging_account
+from ._common import account_arn, account_label
 
 TRAIL_INPUTS = ("cloudtrail", "organizations", FOUNDATIONS)
 

@@ -16,8 +16,9 @@ from auditor.engine import Check, RuleContext, Undetermined, rule
 from auditor.filter_pattern import Conjunction, FilterPatternError, Term, covers, parse
 from auditor.findings import Issue
 from auditor.model import LoggingData, MetricFilter, TrailDetails
-from rules._cis import FOUNDATIONS, audited_with, records_all_management_events, trails_logging_account
-from rules._common import account_arn, account_label
+
+from ._cis import FOUNDATIONS, audited_with, records_all_management_events, trails_logging_account
+from ._common import account_arn, account_label
 
 MONITORING_INPUTS = ("cloudtrail", "logs", "cloudwatch", "sns", "organizations", FOUNDATIONS)
 

@@ -10,7 +10,8 @@ from typing import Any
 from auditor.engine import RuleContext, Undetermined, rule
 from auditor.findings import Issue
 from auditor.model import NetworkAcl, NetworkData, SecurityGroup
-from rules._cis import FOUNDATIONS, audited_with
+
+from ._cis import FOUNDATIONS, audited_with
 
 ADMIN_PORTS = (22, 3389)
 CIFS_PORTS = (445,)

@@ -9,8 +9,9 @@ from auditor.engine import RuleContext, Undetermined, rule
 from auditor.findings import Issue
 from auditor.iam.policy import PolicyParseError, PolicySource, Statement, parse_policy
 from auditor.model import StorageData
-from rules._cis import FOUNDATIONS, audited_with
-from rules._common import account_arn, account_label
+
+from ._cis import FOUNDATIONS, audited_with
+from ._common import account_arn, account_label
 
 SECURE_TRANSPORT = "aws:securetransport"
 
