@@ -36,6 +36,7 @@ from moto.core.utils import utcnow
 from moto.iam.models import iam_backends
 
 from auditor.config import DEFAULT_REQUIRED_TAGS
+from auditor.simulated_services import SimulatedServices
 
 AUDIT_ROLE_NAME = "SecurityAuditRole"
 AUDIT_EXTERNAL_ID = "demo-org-auditor"
@@ -509,6 +510,23 @@ def _seed_organization_trail(mgmt: _Account, log_archive: _Account) -> None:
     cloudtrail.start_logging(Name="organization-trail")
 
 
+def _seed_cis_foundations(
+    mgmt: _Account, members: dict[str, _Account], simulated: SimulatedServices | None
+) -> None:
+    """CIS foundations (issue 13): security-audit passes every automated control moto can express; dev-app and
+    prod-data carry the failing twins; the organisation trail logs object events of security-audit's buckets."""
+    from auditor.demo_cis import organization_trail_selectors, seed_failing_twins, seed_hardened_account
+
+    # moto creates an account's default VPC on its first EC2 call: make every one here, in a fixed order, so
+    # their ids do not depend on which collector thread reaches EC2 first (stable finding ids across runs).
+    for account in (mgmt, *members.values()):
+        account.client("ec2").describe_vpcs()
+    secure = members["security-audit"]
+    buckets = seed_hardened_account(secure, f"org-cloudtrail-{secure.account_id}", simulated)
+    organization_trail_selectors(mgmt, "organization-trail", buckets)
+    seed_failing_twins(members["dev-app"], members["prod-data"])
+
+
 def _seed_legacy_mixed(acct: _Account) -> None:
     acct.instance("web-prod", {"Environment": "prod", **FULL_TAGS})
     acct.bucket(f"legacy-dev-data-{acct.account_id}", {"Environment": "dev", **FULL_TAGS})
@@ -600,8 +618,9 @@ def _seed_workloads(acct: _Account) -> None:
     acct.user("oncall-reports", inline=_allow("ssm:StartSession", instances["report-worker"]))
 
 
-def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
-    """Seed the demo organisation into the active moto context and describe what was made."""
+def seed_demo_organization(region: str = "us-east-1", simulated: SimulatedServices | None = None) -> DemoOrganization:
+    """Seed the demo organisation into the active moto context and describe what was made; ``simulated`` holds
+    the services moto lacks (seeded when given)."""
     session = boto3.Session(region_name=region)
     sts: Any = session.client("sts")
     # The default credentials' account becomes the management account (123456789012 unless MOTO_ACCOUNT_ID).
@@ -629,6 +648,7 @@ def seed_demo_organization(region: str = "us-east-1") -> DemoOrganization:
     _seed_sandbox_chain_to_admin(members["sandbox"])
     _seed_security_audit(members["security-audit"], accounts)
     _seed_organization_trail(management, members["security-audit"])
+    _seed_cis_foundations(management, members, simulated)
     _seed_legacy_mixed(members["legacy-mixed"])
     _seed_shared_services(members["shared-services"])
     _seed_identity_center(session, accounts)

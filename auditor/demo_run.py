@@ -110,9 +110,10 @@ def collect_demo() -> Snapshot:
     from auditor.simulated_services import SimulatedServices
 
     # moto lacks App Runner and AgentCore code interpreters: answered (empty) in their real shapes.
-    with _simulated_environment(), mock_aws(), SimulatedServices().installed():
+    simulated = SimulatedServices()
+    with _simulated_environment(), mock_aws(), simulated.installed():
         _fix_generated_ids()
-        demo = seed_demo_organization(DEMO_REGION)
+        demo = seed_demo_organization(DEMO_REGION, simulated)
         session = boto3.Session(region_name=DEMO_REGION)
         deny_assume_role(session, demo.unassumable_account_ids, demo.management_account_id)
         options = CollectOptions(role_name=demo.role_name, external_id=demo.external_id, regions=(DEMO_REGION,))

@@ -1,12 +1,11 @@
 """AWS APIs that moto does not simulate, answered in-process for the demo and the tests.
 
-moto 5.2 has no App Runner, no Bedrock AgentCore code interpreters and no IAM Access Analyzer: in-process it answers "not yet
-implemented", and its server an HTTP 500. The demo and the tests run the real collectors, so the read calls
-they make (App Runner ListServices / DescribeService, AgentCore ListCodeInterpreters / GetCodeInterpreter,
-Access Analyzer ListAnalyzers)
-are answered here, per account and Region, the way botocore's Stubber answers: a ``before-call`` handler
-returns the parsed response, validated against botocore's own output shape for the operation. Nothing here
-is imported by a collection against AWS.
+moto 5.2 has no App Runner, no Bedrock AgentCore code interpreters and no IAM Access Analyzer: in-process
+it answers "not yet implemented", and its server an HTTP 500. The demo and the tests run the real collectors,
+so the read calls they make (App Runner ListServices / DescribeService, AgentCore ListCodeInterpreters /
+GetCodeInterpreter, Access Analyzer ListAnalyzers) are answered here, per account and Region, the way
+botocore's Stubber answers: a ``before-call`` handler returns the parsed response, validated against
+botocore's own output shape for the operation. Nothing here is imported by a collection against AWS.
 """
 
 from __future__ import annotations
@@ -120,9 +119,10 @@ class SimulatedServices:
 
     @contextmanager
     def installed(self) -> Iterator[SimulatedServices]:
-        """Answer these services on every botocore session created inside the block."""
+        """Answer these services on every botocore session created inside the block (an inner block's
+        answers come first: its handlers go ahead of any outer simulation's)."""
         saved = list(botocore.handlers.BUILTIN_HANDLERS)
-        botocore.handlers.BUILTIN_HANDLERS.extend(self.handlers())
+        botocore.handlers.BUILTIN_HANDLERS[:0] = self.handlers()
         try:
             yield self
         finally:

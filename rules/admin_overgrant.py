@@ -169,7 +169,8 @@ def admin_workload_role(ctx: RuleContext) -> Iterator[Issue]:
     all but name; organizations:* and sts:* are similarly account-wide powers.""",
     remediation="""Replace the service wildcard with the specific actions needed, scoped to specific resources;
     keep permission management with a small set of Identity Center admins.""",
-    compliance={**ADMIN_COMPLIANCE, "AWS-FSBP": ("IAM.21",)},
+    # Not CIS 1.16 ("*" on "*"): a service-wide wildcard is FSBP IAM.21's concern.
+    compliance={**{k: v for k, v in ADMIN_COMPLIANCE.items() if k != "CIS-AWS-3.0.0"}, "AWS-FSBP": ("IAM.21",)},
     inputs=("iam", "organizations"),
 )
 def service_admin(ctx: RuleContext) -> Iterator[Issue]:

@@ -308,3 +308,60 @@ def test_same_account_chain_to_admin(document: dict[str, Any]) -> None:
     assert [h["kind"] for h in oncall["evidence"]["hops"]] == ["can-assume", "can-assume", "is-admin-of"]
     assert (oncall["severity"], oncall["evidence"]["conditional"]) == ("high", False)
     assert [node.split("/")[-1] for node in reach["triage"]["path"]] == ["triage", "break-fix-admin", sandbox]
+
+
+# --- CIS foundations compliance (issue 13) ------------------------------------------------------------------
+
+
+def _compliance(demo_out: Path, document: dict[str, Any], framework: str) -> dict[tuple[str, str], str]:
+    """(control id, account name) -> status, for the automated controls of ``framework``."""
+    import pandas as pd
+
+    from auditor.compliance import automated_controls
+
+    frame = pd.read_csv(demo_out / "compliance.csv", dtype=str, keep_default_na=False)
+    names = _names(document)
+    rows = frame[(frame.framework == framework) & frame.control_id.isin(automated_controls(framework))]
+    return {(r.control_id, names[r.account_id]): r.status for r in rows.itertuples()}
+
+
+@pytest.mark.parametrize("framework", ["CIS-AWS-3.0.0", "CIS-AWS-7.0.0"])
+def test_compliance_csv_every_automated_cis_control_passes_or_fails_where_audited(
+    demo_out: Path, document: dict[str, Any], framework: str
+) -> None:
+    from auditor.compliance import automated_controls
+
+    statuses = _compliance(demo_out, document, framework)
+    audited = {a["name"] for a in document["accounts"] if a["audited"]}
+    refused = {a["name"] for a in document["accounts"] if not a["audited"]}
+    assert refused == {"broken"} and len(automated_controls("CIS-AWS-3.0.0")) == 54
+    for control in automated_controls(framework):
+        for account in audited:
+            assert statuses[(control, account)] in ("pass", "fail"), (control, account, statuses[(control, account)])
+        assert statuses[(control, "broken")] == "not collected"
+
+
+@pytest.mark.parametrize(("control", "passing", "failing"), [
+    ("1.17", "security-audit", "prod-app"),   # support role
+    ("1.20", "security-audit", "prod-app"),   # Access Analyzer
+    ("2.1.1", "security-audit", "prod-app"),  # bucket policy denies plain HTTP
+    ("2.1.4", "security-audit", "prod-app"),  # Block Public Access
+    ("2.2.1", "security-audit", "prod-app"),  # EBS encryption by default
+    ("2.3.1", "security-audit", "prod-data"), ("2.3.2", "security-audit", "prod-data"),
+    ("2.3.3", "security-audit", "prod-data"), ("2.4.1", "security-audit", "prod-data"),
+    ("3.3", "security-audit", "prod-app"),    # AWS Config
+    ("3.4", "security-audit", "master"),      # trail bucket access logging
+    ("3.5", "security-audit", "master"),      # trail KMS encryption
+    ("3.6", "security-audit", "prod-data"),   # KMS rotation
+    ("3.7", "security-audit", "prod-app"),    # flow logs
+    ("3.8", "security-audit", "prod-app"), ("3.9", "security-audit", "prod-app"),  # S3 object-level events
+    *[(f"4.{n}", "security-audit", "prod-app") for n in range(1, 17)],  # metric filters + alarms, Security Hub
+    ("5.1", "security-audit", "prod-app"),    # NACL admin ports
+    ("5.2", "security-audit", "dev-app"), ("5.3", "security-audit", "dev-app"),
+    ("5.4", "security-audit", "prod-app"),    # default security group
+])
+def test_cis_family_twins_in_the_demo(
+    demo_out: Path, document: dict[str, Any], control: str, passing: str, failing: str
+) -> None:
+    statuses = _compliance(demo_out, document, "CIS-AWS-3.0.0")
+    assert (statuses[(control, passing)], statuses[(control, failing)]) == ("pass", "fail")

@@ -4,9 +4,9 @@ or unrelated patterns do not, and a match-everything pattern never counts."""
 from __future__ import annotations
 
 import pytest
-from auditor.rules.cis_monitoring import WATCHES, Watch
 
 from auditor.filter_pattern import FilterPatternError, Term, covers, parse
+from auditor.monitoring_watches import WATCHES, Watch
 
 BY_ID: dict[str, Watch] = {w.cis_v3: w for w in WATCHES}
 
