@@ -91,8 +91,6 @@ def seed_hardened_account(acct: DemoAccount, org_trail_bucket: str, simulated: S
     if simulated is not None:
         simulated.add_access_analyzer(acct.account_id, region, "external-access", "ACCOUNT")
     # storage
-    acct.client("s3control").put_public_access_block(AccountId=acct.account_id, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     logs_bucket, trail_bucket = f"access-logs-{acct.account_id}", f"security-trail-{acct.account_id}"
     for name in (logs_bucket, trail_bucket):
         _create_bucket(acct, name)
