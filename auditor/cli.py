@@ -15,23 +15,32 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from click.core import ParameterSource
 
 from auditor import __version__
+from auditor.cli_options import AnalysisOptions, CollectionFlags, Flags
 from auditor.console import printable
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 from auditor.outputs import PRIVATE_FILE_MODE, make_private_dirs
+
+if TYPE_CHECKING:
+    import boto3
+
+    from auditor.collect import CollectOptions
+    from auditor.history import PendingRun
+    from auditor.model import Snapshot
+    from auditor.result import AuditResult, HistoryInfo
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
 FORMATS = ("html", "json", "csv", "md", "ocsf", "compliance")
 DEFAULT_ROLE_NAME = "SecurityAuditRole"
 PROGRESS_LINE_ACCOUNTS = 10  # without a terminal, one progress line every this many accounts
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., None])
+V = TypeVar("V")
 
 
 def _split(values: Sequence[str]) -> tuple[str, ...]:
@@ -187,7 +196,7 @@ def cli() -> None:
     """Multi-account AWS security posture auditor: are your environments isolated, who can reach production?"""
 
 
-def _report_lines(result: Any, written: dict[str, Path], quiet: bool) -> None:
+def _report_lines(result: AuditResult, written: dict[str, Path], quiet: bool) -> None:
     from auditor.report import render_summary
 
     if not quiet:
@@ -196,15 +205,15 @@ def _report_lines(result: Any, written: dict[str, Path], quiet: bool) -> None:
             click.echo(f"{kind:>5}: {path}")
 
 
-def _exit_code(result: Any, kwargs: dict[str, Any], snapshot: Any) -> int:
+def _exit_code(result: AuditResult, options: AnalysisOptions, snapshot: Snapshot) -> int:
     """The exit code, with its reason on stderr when it is not 0 (a CI log or cron mail says why)."""
-    fail_on = kwargs["fail_on"]
+    fail_on = options.fail_on
     gated = result.findings
-    new_only = bool(kwargs.get("fail_on_new") and result.history is not None)
-    if new_only:
+    new_only = options.fail_on_new and result.history is not None
+    if result.history is not None and options.fail_on_new:
         # the first recorded run is the baseline: nothing is "new" against nothing
         new = set(result.history.new) if result.history.previous_run_id is not None else set()
-        gated = [f for f in gated if f.id in new]
+        gated = tuple(f for f in gated if f.id in new)
     if fail_on is not None:
         hits = [f for f in gated if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
         if hits:
@@ -226,7 +235,7 @@ def _exit_reason(code: int, reason: str) -> None:
     click.echo(f"exit {code}: {reason}", err=True)
 
 
-def _partial_reason(snapshot: Any) -> str:
+def _partial_reason(snapshot: Snapshot) -> str:
     """Why a collection is partial ("1 account not audited, 2 partial (5 coverage gaps)"), or ""."""
     not_audited = {a.account_id for a in snapshot.accounts if not a.audited}
     gapped = {g.account_id for g in snapshot.coverage} - not_audited
@@ -242,7 +251,7 @@ def _partial_reason(snapshot: Any) -> str:
     return (", ".join(parts) + f" ({gaps})") if parts else gaps
 
 
-def _check_analysis_inputs(out: Path, kwargs: dict[str, Any], snapshot_dir: Path | None = None) -> None:
+def _check_analysis_inputs(out: Path, options: AnalysisOptions, snapshot_dir: Path | None = None) -> None:
     """Everything about the flags, the config and the output places that can be checked before a long
     collection: a mistake found here costs the user nothing."""
     from auditor.config import load_config, resolve_config_path
@@ -250,15 +259,15 @@ def _check_analysis_inputs(out: Path, kwargs: dict[str, Any], snapshot_dir: Path
     from auditor.snapshot import check_snapshot_target
     from auditor.suppressions import load_suppressions
 
-    _formats(kwargs["formats"])
-    if kwargs["fail_on_new"] and not (kwargs["history_path"] and kwargs["fail_on"]):
+    _formats(options.formats)
+    if options.fail_on_new and not (options.history_path and options.fail_on):
         raise UserError("--fail-on-new needs --history DB and --fail-on SEVERITY")
-    load_config(kwargs["config_path"])
-    suppressions_file = kwargs["suppressions_path"] or resolve_config_path(kwargs["config_path"])
+    load_config(options.config_path)
+    suppressions_file = options.suppressions_path or resolve_config_path(options.config_path)
     if suppressions_file:
         load_suppressions(suppressions_file)
     if snapshot_dir is not None:
-        check_snapshot_target(snapshot_dir, force=kwargs.get("force", False), flag=_snapshot_flag())
+        check_snapshot_target(snapshot_dir, force=options.force, flag=_snapshot_flag())
     check_output_directory(out)
 
 
@@ -266,26 +275,28 @@ def _snapshot_flag() -> str:
     return "--snapshot-out" if click.get_current_context().info_name == "demo" else "--out"
 
 
-def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any], snapshot_dir: Path | None = None) -> Any:
+def _analyze_and_report(
+    snapshot: Snapshot, out: Path, options: AnalysisOptions, snapshot_dir: Path | None = None
+) -> AuditResult:
     """Analyse, then write every output (the snapshot when ``snapshot_dir`` is given, the reports) and
     record the run in the history store: all of it, or (on any failure or Ctrl-C) none of it."""
     from dataclasses import replace
 
     from auditor.analyze import RuleSelection, analyze
     from auditor.config import load_config, resolve_config_path
-    from auditor.history import PendingRun, begin_run
+    from auditor.history import begin_run
     from auditor.outputs import OutputSet
     from auditor.report import stage_reports
     from auditor.snapshot import check_snapshot_target, fill_snapshot_directory
     from auditor.suppressions import load_suppressions
 
-    _check_analysis_inputs(out, kwargs, snapshot_dir)
-    config = load_config(kwargs["config_path"])
-    suppressions_file = kwargs["suppressions_path"] or resolve_config_path(kwargs["config_path"])
+    _check_analysis_inputs(out, options, snapshot_dir)
+    config = load_config(options.config_path)
+    suppressions_file = options.suppressions_path or resolve_config_path(options.config_path)
     selection = RuleSelection(
-        only=_split(kwargs["only_rules"]),
-        skip=_split(kwargs["skip_rules"]),
-        rules_dirs=tuple(kwargs["rules_dirs"]),
+        only=_split(options.only_rules),
+        skip=_split(options.skip_rules),
+        rules_dirs=options.rules_dirs,
         suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
     result = analyze(snapshot, config, selection)
@@ -294,30 +305,31 @@ def _analyze_and_report(snapshot: Any, out: Path, kwargs: dict[str, Any], snapsh
             click.echo(f"warning: {gap.operation} failed and reported nothing: {gap.error_code}: "
                        f"{printable(gap.message)}", err=True)
     pending: PendingRun | None = None
-    if kwargs["history_path"]:
-        pending = begin_run(kwargs["history_path"], result.findings_document())
+    if options.history_path:
+        pending = begin_run(options.history_path, result.findings_document())
         result = replace(result, history=_history_info(pending))
     try:
         with OutputSet() as outputs:
             if snapshot_dir is not None:
                 target = snapshot_dir.resolve()
-                check_snapshot_target(target, force=kwargs.get("force", False), flag=_snapshot_flag())
+                check_snapshot_target(target, force=options.force, flag=_snapshot_flag())
                 fill_snapshot_directory(snapshot, outputs.stage_directory(target))
-            written = stage_reports(result, out, _formats(kwargs["formats"]), outputs)
+            written = stage_reports(result, out, _formats(options.formats), outputs)
             # the history store is committed last, after every output is in place
             outputs.commit(finalize=pending.commit if pending else None)
     except BaseException:
         if pending is not None:
             pending.rollback()
         raise
-    _report_lines(result, written, kwargs["quiet"])
+    _report_lines(result, written, options.quiet)
     return result
 
 
-def _history_info(pending: Any) -> Any:
+def _history_info(pending: PendingRun) -> HistoryInfo:
     from auditor.result import HistoryInfo
 
     delta = pending.delta
+    assert delta is not None  # begin_run computes the delta before it returns
     return HistoryInfo(
         previous_run_id=delta.previous_run_id,
         new=delta.new,
@@ -374,7 +386,7 @@ def _setup_logging(verbose: bool, log_file: Path | None) -> None:
     click.get_current_context().call_on_close(remove)
 
 
-def _collection_setup(kwargs: dict[str, Any]) -> tuple[Any, Any]:
+def _collection_setup(flags: CollectionFlags) -> tuple[boto3.Session, CollectOptions]:
     """The caller's session and the validated collection options (flags, else auditor.yaml)."""
     import boto3
     import botocore.exceptions
@@ -382,44 +394,42 @@ def _collection_setup(kwargs: dict[str, Any]) -> tuple[Any, Any]:
     from auditor.collect import CollectOptions
     from auditor.config import load_config
 
-    configured = load_config(kwargs["config_path"]).collection
-    context = click.get_current_context()
-    _setup_logging(kwargs.get("verbose", False), kwargs.get("log_file"))
+    configured = load_config(flags.config_path).collection
+    _setup_logging(flags.verbose, flags.log_file)
 
-    def flag_or_config(name: str, value: Any) -> Any:
+    def flag_or_config(name: str, flag: V, value: V | None) -> V:
         """The flag when it was given on the command line, else auditor.yaml's ``collection`` value, else the flag's
         default."""
-        given = context.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
-        return kwargs[name] if given or value is None else value
+        return flag if name in flags.given or value is None else value
 
     try:
-        session = boto3.Session(profile_name=kwargs["profile"], region_name=kwargs["region"])
+        session = boto3.Session(profile_name=flags.profile, region_name=flags.region)
     except botocore.exceptions.ProfileNotFound as exc:
         raise UserError(str(exc)) from None
+    at_terminal = sys.stdout.isatty() and sys.stderr.isatty()
     options = CollectOptions(
-        role_name=_role_name(flag_or_config("role_name", configured.role_name)),
-        external_id=flag_or_config("external_id", configured.external_id),
-        regions=_regions(session, _split(kwargs["regions"]) or configured.regions),
-        accounts=_account_ids("--accounts", _split(kwargs["accounts"])) or configured.accounts,
-        exclude_accounts=_account_ids("--exclude-accounts", _split(kwargs["exclude_accounts"]))
+        role_name=_role_name(flag_or_config("role_name", flags.role_name, configured.role_name)),
+        external_id=flag_or_config("external_id", flags.external_id, configured.external_id),
+        regions=_regions(session, _split(flags.regions) or configured.regions),
+        accounts=_account_ids("--accounts", _split(flags.accounts)) or configured.accounts,
+        exclude_accounts=_account_ids("--exclude-accounts", _split(flags.exclude_accounts))
         or configured.exclude_accounts,
-        concurrency=flag_or_config("concurrency", configured.concurrency),
-        processes=flag_or_config("processes", configured.processes),
-        executor=flag_or_config("executor", configured.executor),
-        scheduler=flag_or_config("scheduler", configured.scheduler),
-        profile=kwargs["profile"],
+        concurrency=flag_or_config("concurrency", flags.concurrency, configured.concurrency),
+        processes=flag_or_config("processes", flags.processes, configured.processes),
+        executor=flag_or_config("executor", flags.executor, configured.executor),
+        scheduler=flag_or_config("scheduler", flags.scheduler, configured.scheduler),
+        profile=flags.profile,
         # A bar only for a person at a terminal; plain lines for a CI log or cron mail; nothing with --quiet.
-        progress=not kwargs.get("quiet", False) and sys.stdout.isatty() and sys.stderr.isatty(),
-        progress_lines_every=0 if kwargs.get("quiet", False) or (sys.stdout.isatty() and sys.stderr.isatty())
-        else PROGRESS_LINE_ACCOUNTS,
+        progress=not flags.quiet and at_terminal,
+        progress_lines_every=0 if flags.quiet or at_terminal else PROGRESS_LINE_ACCOUNTS,
     )
     return session, options
 
 
-def _collect(kwargs: dict[str, Any]) -> Any:
+def _collect(flags: CollectionFlags) -> Snapshot:
     from auditor.collect import collect
 
-    session, options = _collection_setup(kwargs)
+    session, options = _collection_setup(flags)
     return collect(session, options)
 
 
@@ -445,7 +455,7 @@ def _account_ids(flag: str, values: tuple[str, ...]) -> tuple[str, ...]:
         raise UserError(f"{flag}: {printable(exc)}") from None
 
 
-def _regions(session: Any, regions: tuple[str, ...]) -> tuple[str, ...]:
+def _regions(session: boto3.Session, regions: tuple[str, ...]) -> tuple[str, ...]:
     """Each region is one of the partition's (the partition of the endpoint region), else a one-line error
     with the closest names; caught here, before a long collection meets it in every account."""
     import difflib
@@ -474,11 +484,13 @@ FORCE_HELP = "Replace the snapshot directory even when it is not empty and not a
 @collection_options
 @analysis_options
 @click.option("--force", is_flag=True, help=FORCE_HELP)
-def audit(**kwargs: Any) -> None:
+def audit(**params: object) -> None:
     """Collect from AWS, then analyse and write the reports (collect + analyze in one step)."""
-    out = kwargs["out"] or Path("out/audit")
-    _check_analysis_inputs(out, kwargs, out / "snapshot")
-    snapshot = _collect(kwargs)
+    flags = Flags.of_current_command(params)
+    options, collection = AnalysisOptions.read(flags), CollectionFlags.read(flags)
+    out = options.out or Path("out/audit")
+    _check_analysis_inputs(out, options, out / "snapshot")
+    snapshot = _collect(collection)
     if not any(a.audited for a in snapshot.accounts):
         raise UserError(
             "no account could be audited; see the coverage section: "
@@ -486,8 +498,8 @@ def audit(**kwargs: Any) -> None:
                 f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]
             )
         )
-    result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=out / "snapshot")
-    sys.exit(_exit_code(result, kwargs, snapshot))
+    result = _analyze_and_report(snapshot, out, options, snapshot_dir=out / "snapshot")
+    sys.exit(_exit_code(result, options, snapshot))
 
 
 @cli.command()
@@ -501,16 +513,18 @@ def audit(**kwargs: Any) -> None:
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--force", is_flag=True, help=FORCE_HELP)
-def collect(**kwargs: Any) -> None:
+def collect(**params: object) -> None:
     """Collect an offline snapshot (no analysis); analyse it later with `auditor analyze`."""
     from auditor.config import load_config
     from auditor.snapshot import check_snapshot_target, write_snapshot
 
-    load_config(kwargs["config_path"])
-    check_snapshot_target(kwargs["out"], force=kwargs["force"])
-    snapshot = _collect(kwargs)
-    path = write_snapshot(snapshot, kwargs["out"], force=kwargs["force"])
-    if not kwargs["quiet"]:
+    flags = Flags.of_current_command(params)
+    collection, out, force = CollectionFlags.read(flags), flags.path("out"), flags.flag("force")
+    load_config(collection.config_path)
+    check_snapshot_target(out, force=force)
+    snapshot = _collect(collection)
+    path = write_snapshot(snapshot, out, force=force)
+    if not collection.quiet:
         audited = sum(a.audited for a in snapshot.accounts)
         click.echo(
             f"snapshot: {path} ({audited}/{len(snapshot.accounts)} accounts audited, "
@@ -525,14 +539,15 @@ def collect(**kwargs: Any) -> None:
 @cli.command()
 @click.argument("snapshot_dir", type=click.Path(path_type=Path))
 @analysis_options
-def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
+def analyze(snapshot_dir: Path, **params: object) -> None:
     """Analyse a snapshot offline (no AWS access) and write the reports."""
     from auditor.snapshot import read_snapshot
 
+    options = AnalysisOptions.read(Flags.of_current_command(params))
     snapshot = read_snapshot(snapshot_dir)
-    out = kwargs["out"] or snapshot_dir.parent / f"{snapshot_dir.name}-report"
-    result = _analyze_and_report(snapshot, out, kwargs)
-    sys.exit(_exit_code(result, kwargs, snapshot))
+    out = options.out or snapshot_dir.parent / f"{snapshot_dir.name}-report"
+    result = _analyze_and_report(snapshot, out, options)
+    sys.exit(_exit_code(result, options, snapshot))
 
 
 @cli.command()
@@ -544,19 +559,20 @@ def analyze(snapshot_dir: Path, **kwargs: Any) -> None:
     help="Also write the demo's snapshot here (default: OUT/snapshot).",
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
-def demo(snapshot_out: Path | None, **kwargs: Any) -> None:
+def demo(snapshot_out: Path | None, **params: object) -> None:
     """Audit a built-in demo organisation simulated with moto (no AWS account needed)."""
     from auditor.demo_run import check_demo_available, collect_demo
 
+    options = AnalysisOptions.read(Flags.of_current_command(params))
     check_demo_available()
-    out = kwargs["out"] or Path("out/demo")
+    out = options.out or Path("out/demo")
     snapshot_dir = snapshot_out or out / "snapshot"
-    _check_analysis_inputs(out, kwargs, snapshot_dir)
-    if not kwargs["quiet"]:
+    _check_analysis_inputs(out, options, snapshot_dir)
+    if not options.quiet:
         click.echo("Building the demo organisation (simulated with moto) and auditing it...")
     snapshot = collect_demo()
-    result = _analyze_and_report(snapshot, out, kwargs, snapshot_dir=snapshot_dir)
-    sys.exit(_exit_code(result, kwargs, snapshot))  # the same codes as analyze on its snapshot
+    result = _analyze_and_report(snapshot, out, options, snapshot_dir=snapshot_dir)
+    sys.exit(_exit_code(result, options, snapshot))  # the same codes as analyze on its snapshot
 
 
 @cli.command()
@@ -664,21 +680,22 @@ def compliance(snapshot_dir: Path, frameworks: tuple[str, ...], config_path: Pat
     help="auditor.yaml, for its collection settings (default: ./auditor.yaml if present).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the accounts that cannot be audited.")
-def check_access_command(**kwargs: Any) -> None:
+def check_access_command(**params: object) -> None:
     """Preflight: assume the audit role in every account and read one thing there; list what fails and why."""
     from auditor.check_access import check_access
 
-    session, options = _collection_setup(kwargs)
+    collection = CollectionFlags.read(Flags.of_current_command(params))
+    session, options = _collection_setup(collection)
     checks = check_access(session, options)
     id_width = max(len(c.account_id) for c in checks)
     name_width = max((len(printable(c.name)) for c in checks), default=0)
     for c in checks:
-        if c.ok and kwargs["quiet"]:
+        if c.ok and collection.quiet:
             continue
         click.echo(f"{c.account_id:<{id_width}}  {printable(c.name):<{name_width}}  "
                    f"{'ok' if c.ok else 'FAILED':<6}  {printable(c.detail)}")
     failed = [c for c in checks if not c.ok]
-    if not kwargs["quiet"]:
+    if not collection.quiet:
         click.echo(f"{len(checks) - len(failed)} of {len(checks)} accounts can be audited "
                    f"with role {options.role_name}")
     if failed:

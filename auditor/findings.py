@@ -11,6 +11,15 @@ FINDINGS_SCHEMA_VERSION = "1.0"
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
+_SEVERITY_BY_NAME: dict[str, Severity] = {name: name for name in SEVERITIES}
+
+
+def severity_named(name: str) -> Severity:
+    """The severity called ``name``; ValueError for any other text (a config, a flag, a rule's metadata)."""
+    try:
+        return _SEVERITY_BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"severity {name!r} is not one of {', '.join(SEVERITIES)}") from None
 
 Category = Literal[
     "environment-isolation",
