@@ -74,6 +74,7 @@ def analyze(
             for entry in outcome.expired
         ),
         stale_suppressions=tuple(suppression_json(entry) for entry in outcome.stale),
+        controls=tuple(graph.controls()),
     )
 
 

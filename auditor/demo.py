@@ -280,6 +280,19 @@ def _build_organization(session: boto3.Session) -> tuple[dict[str, str], dict[st
         }]}),
     )["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=prod_guardrails, TargetId=ou_ids["Production"])
+    # The sandbox is fenced (a control that holds): its principals may assume only the sandbox's own roles.
+    sandbox_fence = org.create_policy(
+        Name="SandboxFence",
+        Description="Sandbox principals cannot assume roles outside the sandbox account",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=_doc({"Version": "2012-10-17", "Statement": [{
+            "Sid": "NoRolesOutsideSandbox",
+            "Effect": "Deny",
+            "Action": "sts:AssumeRole",
+            "NotResource": f"arn:aws:iam::{accounts['sandbox']}:role/*",
+        }]}),
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=sandbox_fence, TargetId=ou_ids["Sandbox"])
     # Good posture (COST-005 stays quiet): a root tag policy fixing every required cost tag's key.
     org.enable_policy_type(RootId=root_id, PolicyType="TAG_POLICY")
     cost_tags = org.create_policy(
@@ -343,6 +356,9 @@ def _seed_prod_app(acct: _Account, ids: dict[str, str]) -> None:
         _trust({"AWS": f"arn:aws:iam::{ids['dev-app']}:root"}),
         managed=(str(read_only["Policy"]["Arn"]),),
     )
+    # Fenced (issue 12, controls that hold): an admin role trusting a sandbox user, whom the Sandbox OU's SCP
+    # stops from assuming any role outside the sandbox. Reported under controls, not as a path.
+    acct.role("ExperimentsAdmin", _trust({"AWS": f"arn:aws:iam::{ids['sandbox']}:user/experimenter"}), admin=True)
     acct.budget("prod-app-monthly")
 
 
@@ -488,6 +504,11 @@ def _seed_sandbox_chain_to_admin(acct: _Account) -> None:
     acct.role("triage-readonly", account_trust, inline=_allow("sts:AssumeRole", acct.arn("role", "log-reader")))
     acct.role("log-reader", _trust({"AWS": acct.arn("role", "triage-readonly")}), inline=_allow("logs:Get*", "*"))
     acct.user("oncall-readonly", inline=_allow("sts:AssumeRole", acct.arn("role", "triage-readonly")))
+
+
+def _seed_sandbox_experimenter(acct: _Account, ids: dict[str, str]) -> None:
+    # Allowed by its own policy and named by prod-app's ExperimentsAdmin trust; the SandboxFence SCP stops it.
+    acct.user("experimenter", inline=_allow("sts:AssumeRole", f"arn:aws:iam::{ids['prod-app']}:role/ExperimentsAdmin"))
 
 
 def _seed_security_audit(acct: _Account, ids: dict[str, str]) -> None:
@@ -646,6 +667,7 @@ def seed_demo_organization(region: str = "us-east-1", simulated: SimulatedServic
     _seed_workloads(members["staging"])
     _seed_sandbox(members["sandbox"])
     _seed_sandbox_chain_to_admin(members["sandbox"])
+    _seed_sandbox_experimenter(members["sandbox"], accounts)
     _seed_security_audit(members["security-audit"], accounts)
     _seed_organization_trail(management, members["security-audit"])
     _seed_cis_foundations(management, members, simulated)

@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.findings import FINDINGS_SCHEMA_VERSION, SEVERITIES, Finding
+from auditor.graph.records import Control
 from auditor.model import CoverageGap, Snapshot
 
 
@@ -88,6 +89,7 @@ class AuditResult:
     expired_suppressions: tuple[dict[str, Any], ...] = ()  # entries past their date: no longer applied
     stale_suppressions: tuple[dict[str, Any], ...] = ()  # live entries that matched no finding
     history: HistoryInfo | None = None
+    controls: tuple[Control, ...] = ()  # guardrails that stop paths to admin (issue 12 §2)
 
     def account(self, account_id: str) -> AccountView | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -98,6 +100,8 @@ class AuditResult:
 
     def findings_document(self) -> dict[str, Any]:
         """The findings.json contract (see ``auditor/report/schema/findings.schema.json``)."""
+        from auditor.report.controls import controls_json  # the report package imports this module
+
         org = self.snapshot.organization
         return {
             "schema_version": FINDINGS_SCHEMA_VERSION,
@@ -138,6 +142,7 @@ class AuditResult:
                 "stale": list(self.stale_suppressions),
             },
             "coverage": [gap.model_dump(mode="json") for gap in self.coverage],
+            "controls": controls_json(self.controls),
             **self._history_document(),
         }
 

@@ -365,3 +365,21 @@ def test_cis_family_twins_in_the_demo(
 ) -> None:
     statuses = _compliance(demo_out, document, "CIS-AWS-3.0.0")
     assert (statuses[(control, passing)], statuses[(control, failing)]) == ("pass", "fail")
+
+
+def test_sandbox_fence_is_reported_as_a_control_that_holds(document: dict[str, Any]) -> None:
+    """Issue 12 §2: prod-app's ExperimentsAdmin trusts sandbox's experimenter, whose own policy allows the call;
+    the SandboxFence SCP on the Sandbox OU stops it. Blocked-by evidence, not a path."""
+    names = _names(document)
+    [control] = [c for c in document["controls"] if c["name"] == "SandboxFence"]
+    assert (control["kind"], control["lifted_by"], control["holds"]) == ("scp", "organization", True)
+    assert control["ref"].startswith("arn:aws:organizations::123456789012:policy/")
+    assert control["attached_to"].startswith("ou-")
+    assert control["statement"]["Sid"] == "NoRolesOutsideSandbox"
+    [path] = control["paths"]
+    assert [node.split("/")[-1] for node in path["nodes"]] == [
+        "experimenter", "ExperimentsAdmin", path["target_account_id"]
+    ]
+    assert (names[path["source_account_id"]], names[path["target_account_id"]]) == ("sandbox", "prod-app")
+    assert (path["source_environment"], path["target_environment"], path["bypassed"]) == ("sandbox", "prod", False)
+    assert not [f for f in document["findings"] if f["path"] and f["path"][0].endswith(":user/experimenter")]

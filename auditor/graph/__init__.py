@@ -10,8 +10,17 @@ from auditor.graph.admin import (
 )
 from auditor.graph.build import build_access_graph
 from auditor.graph.identity_center import identity_center_group_node, identity_center_user_node
-from auditor.graph.kinds import EdgeKind, Environment, GrantLevel, NodeKind
-from auditor.graph.records import AccessPath, AdminGrant, AssumeEdge, Hop
+from auditor.graph.kinds import ControlKind, EdgeKind, Environment, GrantLevel, LiftedBy, NodeKind
+from auditor.graph.records import (
+    AccessPath,
+    AdminGrant,
+    AssumeEdge,
+    BlockedAssume,
+    BlockedPath,
+    Control,
+    Guardrail,
+    Hop,
+)
 from auditor.iam.escalation import EscalationEdge
 from auditor.iam.evaluate import GrantEvidence
 
@@ -20,12 +29,18 @@ __all__ = [
     "AccessPath",
     "AdminGrant",
     "AssumeEdge",
+    "BlockedAssume",
+    "BlockedPath",
+    "Control",
+    "ControlKind",
     "EdgeKind",
     "Environment",
     "EscalationEdge",
     "GrantEvidence",
     "GrantLevel",
+    "Guardrail",
     "Hop",
+    "LiftedBy",
     "NodeKind",
     "PermissionSetAdmin",
     "admin_grants_of",

@@ -18,7 +18,7 @@ import networkx as nx
 
 from auditor.graph.admin import PermissionSetAdmin, is_account_admin
 from auditor.graph.kinds import SOURCE_KINDS, EdgeKind, Environment, NodeKind
-from auditor.graph.records import AccessPath, AdminGrant, AssumeEdge, Hop
+from auditor.graph.records import AccessPath, AdminGrant, AssumeEdge, BlockedAssume, Control, Hop
 from auditor.graph.search import Towards, escalation_towards, hop_evidence, in_edges_of, reaching, towards
 from auditor.iam.escalation import EscalationEdge
 from auditor.iam.evaluate import EvaluationEvent
@@ -34,6 +34,7 @@ class AccessGraph:
     events: list[EvaluationEvent] = field(default_factory=list)
     _admin_grants: list[AdminGrant] = field(default_factory=list)
     _assume_edges: list[AssumeEdge] = field(default_factory=list)
+    _blocked_assumes: list[BlockedAssume] = field(default_factory=list)
     _escalation_edges: list[EscalationEdge] = field(default_factory=list)
     _permission_set_admins: dict[tuple[str, str], PermissionSetAdmin] = field(default_factory=dict)
     _hops_by_edge: dict[tuple[str, str, str], Hop] = field(default_factory=dict, repr=False)
@@ -134,6 +135,10 @@ class AccessGraph:
             edge.source, edge.target_role_arn, EdgeKind.CAN_ASSUME, conditional=edge.conditional, evidence=edge
         )
 
+    def add_blocked_assume(self, blocked: BlockedAssume) -> None:
+        """A trust names the source but evaluation refused it: kept as evidence, never an edge."""
+        self._blocked_assumes.append(blocked)
+
     def add_escalation_edge(self, edge: EscalationEdge) -> None:
         self.add_account(edge.account_id)
         self._escalation_edges.append(edge)
@@ -183,6 +188,17 @@ class AccessGraph:
             for e in self._assume_edges
             if e.source_type == "anyone" or (e.source_type in ("user", "role", "account") and not e.in_organization)
         ]
+
+    def blocked_assumes(self) -> list[BlockedAssume]:
+        """Candidate can-assume edges that evaluation refused, each with the guardrails that stopped it."""
+        return list(self._blocked_assumes)
+
+    def controls(self, max_hops: int = 5) -> list[Control]:
+        """Guardrails that stop a trust from leading on to administrator of an account, with the paths they
+        block (``auditor.graph.controls``)."""
+        from auditor.graph.controls import controls  # the module reads this class's questions
+
+        return controls(self, max_hops)
 
     def escalation_edges(self) -> list[EscalationEdge]:
         return list(self._escalation_edges)

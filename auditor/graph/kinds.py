@@ -60,3 +60,23 @@ class Environment(StrEnum):
     UNKNOWN = "unknown"
     EXTERNAL = "external"  # accounts outside the organisation, federated identities, anyone
     IDENTITY_CENTER = "identity-center"  # Identity Center users
+
+
+class ControlKind(StrEnum):
+    """What stopped a candidate edge that evaluation refused (``auditor.graph.controls``)."""
+
+    SCP = "scp"  # an SCP Deny, or no SCP allow at one level above the caller's account
+    RCP = "rcp"  # an RCP Deny, or no RCP allow at one level above the role's account
+    PERMISSIONS_BOUNDARY = "permissions-boundary"  # the caller's boundary does not allow (or denies) the call
+    IDENTITY_DENY = "identity-deny"  # a Deny in the caller's (or its groups') identity policies
+    RESOURCE_DENY = "resource-deny"  # a Deny in the role's trust policy
+    TRUST_CONDITION = "trust-condition"  # the trust names the caller, but its condition is false for it
+    MISSING_ALLOW = "missing-allow"  # the caller's identity policies (or the trust) do not allow the call
+
+
+class LiftedBy(StrEnum):
+    """Who can remove a control: how strong a fence it is against a compromised source account."""
+
+    ORGANIZATION = "organization"  # the management account (SCPs, RCPs): no member account can lift it
+    TARGET_ACCOUNT = "target-account"  # the account of the role (its trust policy)
+    SOURCE_ACCOUNT = "source-account"  # the caller's own account (its policies, boundary): its admins can

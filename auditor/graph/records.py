@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.graph.kinds import EdgeKind, GrantLevel
+from auditor.graph.kinds import ControlKind, EdgeKind, GrantLevel, LiftedBy
 from auditor.iam.evaluate import GrantEvidence
 
 
@@ -35,6 +35,37 @@ class AssumeEdge:
     conditional: bool
     undecided_conditions: tuple[str, ...]
     decided_conditions: tuple[str, ...]
+    action: str = "sts:AssumeRole"  # the sts:AssumeRole* action the trust and identity statements allow
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """One control that stops a request: an SCP or RCP (its statement, or the level with no allow), a permission
+    boundary, a Deny statement, a trust condition, or a missing allow."""
+
+    kind: ControlKind
+    ref: str  # ARN of the policy (SCP, RCP, boundary, managed), else the principal or role it belongs to
+    name: str
+    attached_to: str | None  # root/OU/account ids (SCP, RCP), the principal (identity, boundary), the role
+    statement: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    statement_key: str = ""  # the statement as canonical JSON: tells statements of one policy apart
+    lifted_by: LiftedBy = LiftedBy.ORGANIZATION
+
+
+@dataclass(frozen=True)
+class BlockedAssume:
+    """A trust names ``source`` (by ARN, account or "*") but evaluation refused sts:AssumeRole*: the edge
+    that is not in the graph, with what stopped it (each guardrail alone suffices)."""
+
+    source: str
+    source_type: str  # user | role | account | service | federated | anyone
+    source_account_id: str | None
+    target_role_arn: str
+    target_account_id: str
+    action: str
+    trust_statement: dict[str, Any] = field(hash=False, compare=False)
+    reason: str  # the evaluator's: explicit-deny | scp | rcp | permission-boundary | no-*-allow
+    stopped_by: tuple[Guardrail, ...]
 
 
 @dataclass(frozen=True)
@@ -58,3 +89,37 @@ class AccessPath:
     @property
     def nodes(self) -> tuple[str, ...]:
         return (self.hops[0].source, *(h.target for h in self.hops)) if self.hops else (self.source,)
+
+
+@dataclass(frozen=True)
+class BlockedPath:
+    """A path to administrator of ``target_account_id`` that a control cuts at its first hop (``blocked``);
+    ``hops`` lead on from the refused role. ``bypassed``: the source reaches that admin another way."""
+
+    blocked: BlockedAssume
+    source_environment: str
+    target_account_id: str
+    target_environment: str
+    hops: tuple[Hop, ...]
+    bypassed: bool
+
+    @property
+    def source(self) -> str:
+        return self.blocked.source
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return (self.blocked.source, self.blocked.target_role_arn, *(h.target for h in self.hops))
+
+
+@dataclass(frozen=True)
+class Control:
+    """A guardrail with the paths to admin it blocks (``auditor.graph.controls``)."""
+
+    guardrail: Guardrail
+    paths: tuple[BlockedPath, ...]
+
+    @property
+    def holds(self) -> bool:
+        """Every source it blocks stays blocked (none reaches the same admin another way)."""
+        return not any(p.bypassed for p in self.paths)

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from auditor.graph.access_graph import AccessGraph
+from auditor.graph.controls import stopped_by
 from auditor.graph.kinds import NodeKind
-from auditor.graph.records import AssumeEdge
+from auditor.graph.records import AssumeEdge, BlockedAssume
 from auditor.iam.conditions import ConditionContext, ConditionOutcome, statement_fact_names
 from auditor.iam.evaluate import (
     Decision,
@@ -150,6 +151,9 @@ class _Trusts:
         self._resource_class_statements: dict[int, tuple[Statement, ...]] = {}
         self._edge_statements: dict[int, tuple[Decision, dict[str, Any] | None, dict[str, Any] | None]] = {}
         self._same_account: dict[str, list[_Candidate]] = defaultdict(list)
+        self._policy_names = (
+            {p.arn: p.name for p in snapshot.organization.policies} if snapshot.organization else {}
+        )
 
     def _candidates(self) -> tuple[dict[str, list[_Candidate]], list[_Candidate]]:
         by_account: dict[str, list[_Candidate]] = defaultdict(list)
@@ -185,6 +189,7 @@ class _Trusts:
                 for statements in self._resource_class_statements.values()
             ]
             seen: dict[str, AssumeEdge] = {}
+            refused: dict[str, BlockedAssume] = {}
             for st in trust.allows():
                 action = next((a for a in ASSUME_ACTIONS if st.matches_action(a)), None)
                 if action is None:
@@ -204,9 +209,13 @@ class _Trusts:
                                     source, source_type, source_account, action, role_side
                                 )
                             if not decision.allowed:
+                                if source not in refused:
+                                    refused[source] = self._blocked(
+                                        source, source_type, source_account, role_side, action, st, decision
+                                    )
                                 continue
                             edge = self._assume_edge(
-                                source, source_type, source_account, role_arn, role_account, st, decision
+                                source, source_type, source_account, role_arn, role_account, st, decision, action
                             )
                             best = seen.get(source)
                             if best is None or (best.conditional and not edge.conditional):
@@ -215,6 +224,41 @@ class _Trusts:
                 if source not in self.result.graph:
                     self._outside_node(source, edge.source_type, edge.source_account_id)
                 self.result.add_assume_edge(edge)
+            for source, blocked in refused.items():
+                if source not in seen:  # another action or statement let it in: no control holds here
+                    self.result.add_blocked_assume(blocked)
+
+    def _blocked(
+        self,
+        source: str,
+        source_type: str,
+        source_account: str | None,
+        role_side: _RoleSide,
+        action: str,
+        trust_statement: Statement,
+        decision: Decision,
+    ) -> BlockedAssume:
+        """The refused candidate edge with the guardrails that stopped it."""
+        governed = source_type in ("user", "role", "account") and source_account is not None
+        guardrails = stopped_by(
+            decision,
+            source=source,
+            role_arn=role_side.ref.arn,
+            scp_levels=self.evaluator.scp_levels(source_account) if governed else None,
+            rcp_levels=self.evaluator.rcp_levels(role_side.account_id),
+            names=self._policy_names,
+        )
+        return BlockedAssume(
+            source=source,
+            source_type=source_type,
+            source_account_id=source_account,
+            target_role_arn=role_side.ref.arn,
+            target_account_id=role_side.account_id,
+            action=action,
+            trust_statement=trust_statement.raw,
+            reason=decision.reason,
+            stopped_by=guardrails,
+        )
 
     def _outside_node(self, source: str, source_type: str, account_id: str | None) -> None:
         audited = False
@@ -361,6 +405,7 @@ class _Trusts:
         role_account: str,
         trust_statement: Statement,
         decision: Decision,
+        action: str = "sts:AssumeRole",
     ) -> AssumeEdge:
         found = self._edge_statements.get(id(decision))
         if found is None or found[0] is not decision:  # the decision is kept in the value: ids stay unique
@@ -382,6 +427,7 @@ class _Trusts:
             conditional=decision.conditional,
             undecided_conditions=decision.undecided_conditions,
             decided_conditions=decision.decided_conditions,
+            action=action,
         )
 
 

@@ -32,6 +32,7 @@ class _Part:
     tri: Tri = Tri.NO
     matched: list[tuple[Policy, Statement]] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
+    failed: list[tuple[Policy, Statement]] = field(default_factory=list)  # applied, but a condition is false
 
     def offer(self, outcome: ConditionOutcome, policy: Policy, statement: Statement) -> None:
         if outcome.result > self.tri:
@@ -39,10 +40,16 @@ class _Part:
         if outcome.result == self.tri and outcome.result != Tri.NO:
             self.matched.append((policy, statement))
             self.undecided.extend(outcome.undecided)
+        elif outcome.result == Tri.NO:
+            self.failed.append((policy, statement))
 
     @property
     def refs(self) -> list[StatementRef]:
         return [StatementRef.of(p, s) for p, s in self.matched]
+
+    @property
+    def failed_refs(self) -> list[StatementRef]:
+        return [StatementRef.of(p, s) for p, s in self.failed]
 
 
 class _Trail:
@@ -85,6 +92,7 @@ class _CallerSide:
     boundary: _Part | None
     decided: list[str]
     assumptions: list[str]
+    blocked_part: _Part | None = None  # the SCP level with no allow, as evaluated
 
 
 def _caller_side(
@@ -107,11 +115,12 @@ def _caller_side(
                 trail.note(outcome)
                 deny.offer(outcome, policy, st)
     blocked: int | None = None
+    blocked_part: _Part | None = None
     guard_parts: list[_Part] = []
     for index, level in enumerate(scp_levels or ()):
         part = _best_allow(level.for_action(action), arn, None, cond, trail)
         if part.tri == Tri.NO:
-            blocked = index
+            blocked, blocked_part = index, part
             break
         guard_parts.append(part)
     if principal.identity_known:
@@ -122,7 +131,9 @@ def _caller_side(
     boundary: _Part | None = None
     if principal.boundary is not None:
         boundary = _best_allow(principal.boundary_for(action), arn, None, cond, trail)
-    return _CallerSide(deny, blocked, guard_parts, ident, boundary, trail.decided, trail.assumptions)
+    return _CallerSide(
+        deny, blocked, guard_parts, ident, boundary, trail.decided, trail.assumptions, blocked_part
+    )
 
 
 def _merge(a: _Part, b: _Part) -> _Part:
@@ -276,12 +287,16 @@ def _decide(
 
     # 2. organisation guardrails: every level must allow
     if caller.blocked is not None and scp_levels is not None:
-        return _decision(Tri.NO, "scp", [], trail, note=f"no SCP allow at {scp_levels[caller.blocked].target_id}")
+        level = scp_levels[caller.blocked]
+        return _decision(
+            Tri.NO, "scp", [], trail, note=f"no SCP allow at {level.target_id}",
+            blocked=(level, caller.blocked_part),
+        )
     guard_parts = list(caller.guard_parts)
     for level in rcp_levels or ():
         part = _best_allow(level.for_action(action), res.arn, principal, cond, trail)
         if part.tri == Tri.NO:
-            return _decision(Tri.NO, "rcp", [], trail, note=f"no RCP allow at {level.target_id}")
+            return _decision(Tri.NO, "rcp", [], trail, note=f"no RCP allow at {level.target_id}", blocked=(level, part))
         guard_parts.append(part)
 
     # 3. identity policies, intersected with the permission boundary
@@ -323,13 +338,19 @@ def _decide(
             if res.policy_required:
                 used.append(direct if direct.tri >= account.tri else account)
     if total == Tri.NO:
-        if boundary is not None and ident.tri > Tri.NO and boundary.tri == Tri.NO and direct.tri == Tri.NO:
-            reason = "permission-boundary"
+        unmet: list[StatementRef]
+        stopped_by: tuple[str, ...] = ()
+        # a resource policy that admits the caller leaves the boundary as what stopped it (not the resource)
+        needs_resource = cross or res.policy_required
+        res_admits = max(direct.tri, account.tri) > Tri.NO if needs_resource else direct.tri == Tri.NO
+        if boundary is not None and ident.tri > Tri.NO and boundary.tri == Tri.NO and res_admits:
+            reason, unmet = "permission-boundary", boundary.failed_refs
+            stopped_by = (principal.boundary.source.label,) if principal.boundary is not None else ()
         elif (res.policy_required and ident.tri > Tri.NO) or (cross and ident_tri > Tri.NO):
-            reason = "no-resource-allow"
+            reason, unmet = "no-resource-allow", [*direct.failed_refs, *account.failed_refs]
         else:
-            reason = "no-identity-allow"
-        return _decision(Tri.NO, reason, [], trail)
+            reason, unmet = "no-identity-allow", ident.failed_refs
+        return _decision(Tri.NO, reason, [], trail, unmet=unmet, blocked_policies=stopped_by)
     final = tri_all([total, *(p.tri for p in guard_parts), Tri.MAYBE if deny.tri == Tri.MAYBE else Tri.YES])
     parts = [*used, *guard_parts, deny]
     refs = [r for p in used for r in p.refs]
@@ -346,10 +367,19 @@ def _decision(
     denied: list[StatementRef] | None = None,
     undecided: list[str] | None = None,
     note: str | None = None,
+    blocked: tuple[PolicyLevel, _Part | None] | None = None,
+    unmet: list[StatementRef] | None = None,
+    blocked_policies: tuple[str, ...] = (),
 ) -> Decision:
     assumptions = list(trail.assumptions)
     if note:
         assumptions.append(note)
+    blocked_at: str | None = None
+    if blocked is not None:
+        level, part = blocked
+        blocked_at = level.target_id
+        blocked_policies = tuple(p.source.label for p in level.policies)
+        unmet = part.failed_refs if part is not None else []
     return Decision(
         allowed=tri != Tri.NO,
         conditional=tri == Tri.MAYBE,
@@ -359,6 +389,9 @@ def _decision(
         undecided_conditions=tuple(dict.fromkeys(undecided or ())),
         decided_conditions=tuple(dict.fromkeys(trail.decided)),
         assumptions=tuple(dict.fromkeys(assumptions)),
+        blocked_at=blocked_at,
+        blocked_policies=blocked_policies,
+        unmet=tuple(dict.fromkeys(unmet or ())),
     )
 
 

@@ -71,6 +71,13 @@ class Decision:
     undecided_conditions: tuple[str, ...] = ()
     decided_conditions: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    # What stopped a refused request, beyond ``denied_by`` (explicit denies): the SCP/RCP level with no allow
+    # (its target: root, OU or account id) and the policies attached there, or the permission boundary; and
+    # ``unmet``: allows that covered the request but whose conditions are false for it (a trust's
+    # aws:PrincipalOrgID, an identity policy's aws:ResourceTag...).
+    blocked_at: str | None = None
+    blocked_policies: tuple[str, ...] = ()
+    unmet: tuple[StatementRef, ...] = ()
 
     @property
     def tri(self) -> Tri:
