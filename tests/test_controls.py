@@ -131,7 +131,8 @@ def test_scp_level_without_allow_names_the_level_and_its_policies() -> None:
         ENVIRONMENTS,
     )
     [control] = g.controls()
-    assert (control.guardrail.kind, control.guardrail.ref, control.guardrail.attached_to) == ("scp", SCP_ARN, NONPROD_OU)
+    guardrail = control.guardrail
+    assert (guardrail.kind, guardrail.ref, guardrail.attached_to) == ("scp", SCP_ARN, NONPROD_OU)
     assert control.guardrail.statement is None  # no statement allows: the level's policy is the evidence
     assert _blocks(control) == [DEV_TO_PROD_ADMIN]
 
