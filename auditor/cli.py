@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from auditor.collect import CollectOptions
     from auditor.history import PendingRun
     from auditor.model import Snapshot
+    from auditor.outputs import OutputSet
     from auditor.result import AuditResult, HistoryInfo
+    from auditor.snapshot_writer import SnapshotSink
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
 FORMATS = ("html", "json", "csv", "md", "ocsf", "compliance")
@@ -172,6 +174,12 @@ def collection_options(function: F) -> F:
             "per CPU core for large organisations.",
         ),
         click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue an interrupted collection into the same --out (or re-collect an earlier snapshot's failed "
+            "accounts): accounts whose shard is complete are not collected again.",
+        ),
+        click.option(
             "--executor",
             type=click.Choice(("local", "dask")),
             default="local",
@@ -276,10 +284,12 @@ def _snapshot_flag() -> str:
 
 
 def _analyze_and_report(
-    snapshot: Snapshot, out: Path, options: AnalysisOptions, snapshot_dir: Path | None = None
+    snapshot: Snapshot, out: Path, options: AnalysisOptions, snapshot_dir: Path | None = None,
+    place_snapshot: Callable[[OutputSet], None] | None = None,
 ) -> AuditResult:
     """Analyse, then write every output (the snapshot when ``snapshot_dir`` is given, the reports) and
-    record the run in the history store: all of it, or (on any failure or Ctrl-C) none of it."""
+    record the run in the history store: all of it, or (on any failure or Ctrl-C) none of it.
+    ``place_snapshot`` stages a snapshot already written (streamed) instead of writing ``snapshot`` out."""
     from dataclasses import replace
 
     from auditor.analyze import RuleSelection, analyze
@@ -313,7 +323,10 @@ def _analyze_and_report(
             if snapshot_dir is not None:
                 target = snapshot_dir.resolve()
                 check_snapshot_target(target, force=options.force, flag=_snapshot_flag())
-                fill_snapshot_directory(snapshot, outputs.stage_directory(target))
+                if place_snapshot is not None:
+                    place_snapshot(outputs)
+                else:
+                    fill_snapshot_directory(snapshot, outputs.stage_directory(target))
             written = stage_reports(result, out, _formats(options.formats), outputs)
             # the history store is committed last, after every output is in place
             outputs.commit(finalize=pending.commit if pending else None)
@@ -426,11 +439,11 @@ def _collection_setup(flags: CollectionFlags) -> tuple[boto3.Session, CollectOpt
     return session, options
 
 
-def _collect(flags: CollectionFlags) -> Snapshot:
+def _collect(flags: CollectionFlags, sink: SnapshotSink | None = None) -> Snapshot:
     from auditor.collect import collect
 
     session, options = _collection_setup(flags)
-    return collect(session, options)
+    return collect(session, options, sink)
 
 
 # IAM role names (with an optional path): letters, digits and +=,.@_- , at most 64 characters for the name.
@@ -486,27 +499,37 @@ FORCE_HELP = "Replace the snapshot directory even when it is not empty and not a
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 def audit(**params: object) -> None:
     """Collect from AWS, then analyse and write the reports (collect + analyze in one step)."""
+    from auditor.snapshot import read_snapshot
+    from auditor.snapshot_writer import DirectorySnapshotWriter
+
     flags = Flags.of_current_command(params)
     options, collection = AnalysisOptions.read(flags), CollectionFlags.read(flags)
     out = options.out or Path("out/audit")
     _check_analysis_inputs(out, options, out / "snapshot")
-    snapshot = _collect(collection)
-    if not any(a.audited for a in snapshot.accounts):
+    # each account's shard is written as it is collected; the snapshot moves into place with the reports
+    sink = DirectorySnapshotWriter(out / "snapshot", force=options.force, resume=collection.resume)
+    summary = _collect(collection, sink)
+    if not any(a.audited for a in summary.accounts):
         raise UserError(
             "no account could be audited; see the coverage section: "
             + "; ".join(
-                f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in snapshot.coverage[:3]
+                f"{g.account_id} {g.service}:{g.operation} {g.error_code}" for g in summary.coverage[:3]
             )
         )
-    result = _analyze_and_report(snapshot, out, options, snapshot_dir=out / "snapshot")
+    snapshot = read_snapshot(sink.complete(summary.manifest, summary.organization, summary.coverage))
+    result = _analyze_and_report(snapshot, out, options, snapshot_dir=out / "snapshot", place_snapshot=sink.place)
     sys.exit(_exit_code(result, options, snapshot))
 
 
 @cli.command()
 @collection_options
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), required=True, help="Snapshot directory to write."
+    "--out", "out", required=True,
+    help="Snapshot directory to write, or s3://BUCKET/PREFIX (written with a separate, write-only sink session).",
 )
+@click.option("--sink-profile", default=None,
+              help="With --out s3://...: the AWS profile of the sink session that writes the snapshot (default: the "
+              "standard credential chain). It needs s3:PutObject on the prefix only.")
 @click.option(
     "--config", "config_path", type=click.Path(path_type=Path), default=None,
     help="auditor.yaml, for its collection settings (default: ./auditor.yaml if present).",
@@ -516,14 +539,16 @@ def audit(**params: object) -> None:
 def collect(**params: object) -> None:
     """Collect an offline snapshot (no analysis); analyse it later with `auditor analyze`."""
     from auditor.config import load_config
-    from auditor.snapshot import check_snapshot_target, write_snapshot
+    from auditor.snapshot_writer import snapshot_sink
 
     flags = Flags.of_current_command(params)
-    collection, out, force = CollectionFlags.read(flags), flags.path("out"), flags.flag("force")
+    collection, force = CollectionFlags.read(flags), flags.flag("force")
     load_config(collection.config_path)
-    check_snapshot_target(out, force=force)
-    snapshot = _collect(collection)
-    path = write_snapshot(snapshot, out, force=force)
+    # each account's shard is written as soon as it is collected; the manifest last
+    sink = snapshot_sink(flags.text("out"), force=force, resume=collection.resume,
+                         sink_profile=flags.optional_text("sink_profile"))
+    snapshot = _collect(collection, sink)
+    path = sink.finish(snapshot.manifest, snapshot.organization, snapshot.coverage)
     if not collection.quiet:
         audited = sum(a.audited for a in snapshot.accounts)
         click.echo(

@@ -134,6 +134,7 @@ class CollectionFlags:
     scheduler: str | None
     config_path: Path | None
     quiet: bool
+    resume: bool = False  # keep the shards an interrupted collection into the same --out completed (issue 14)
     given: frozenset[str] = frozenset()
 
     @classmethod
@@ -157,5 +158,6 @@ class CollectionFlags:
             scheduler=flags.optional_text("scheduler"),
             config_path=flags.optional_path("config_path"),
             quiet=flags.flag("quiet"),
+            resume=flags.flag("resume") if flags.has("resume") else False,
             given=flags.given,
         )

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # 1.1: Resource gained instance_profile_arn, execution_role_arn, cluster_arn and task_definition_arn.
-SNAPSHOT_SCHEMA_VERSION = "1.1"
+# 1.2: Manifest gained shard_sha256 (SHA-256 of each account's shard) and executor; AWS managed policy documents may be
+#      stored once per snapshot in aws_managed_policies/ and referenced from the shards.
+SNAPSHOT_SCHEMA_VERSION = "1.2"
 
 # sts:ExternalId values are shared secrets between an account and whoever assumes its role: a snapshot and
 # every report keep that a condition requires one, never its value.
@@ -537,6 +539,8 @@ class Manifest(Frozen):
     api_calls: dict[str, dict[str, int]] = Field(default_factory=dict)  # account -> "service:Operation" -> n
     # "service:Operation" -> {"waits": n, "seconds": s}: time spent holding under AWS's documented rates
     rate_cap_waits: dict[str, dict[str, float]] = Field(default_factory=dict)
+    executor: str = "local"  # where the accounts were collected: local (threads, processes) or dask
+    shard_sha256: dict[str, str] = Field(default_factory=dict)  # account id -> SHA-256 of accounts/<id>.json as written
 
 
 class Snapshot(Frozen):

@@ -12,6 +12,7 @@ a newer minor schema version is read with the fields this auditor does not know 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -34,6 +35,12 @@ MANIFEST = "manifest.json"
 ORGANIZATION = "organization.json"
 COVERAGE = "coverage.json"
 ACCOUNTS_DIR = "accounts"
+# Streamed snapshots (``auditor.snapshot_writer``): each AWS managed policy document once, named by its SHA-256 and
+# referred to from the shards as {"$aws_managed_document": "<sha256>"}; and the journal of shards written.
+AWS_MANAGED_DIR = "aws_managed_policies"
+AWS_MANAGED_REF = "$aws_managed_document"
+SHARDS_JOURNAL = "shards.jsonl"
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 ACCOUNT_ID = re.compile(r"^\d{12}\Z")
 # The keys every manifest this auditor ever wrote has: how an earlier snapshot is recognised.
 MANIFEST_MARKERS = ("schema_version", "tool_version", "mode")
@@ -147,9 +154,20 @@ def inside_snapshot(directory: Path, relative: str) -> Path:
 
 
 def _load_json(directory: Path, relative: str) -> object:
+    return _parse(directory, relative, _load_text(directory, relative))
+
+
+def _parse(directory: Path, relative: str, text: str) -> object:
+    try:
+        return parse_json_text(text)
+    except ValueError as exc:
+        raise SnapshotError(f"snapshot file {directory / relative} is not valid JSON: {exc}") from None
+
+
+def _load_text(directory: Path, relative: str) -> str:
     path = inside_snapshot(directory, relative)
     try:
-        return parse_json_text(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SnapshotError(f"snapshot is incomplete: {directory / relative} is missing") from None
     except IsADirectoryError:
@@ -222,11 +240,54 @@ def check_account_ids(directory: Path, account_ids: tuple[str, ...]) -> None:
         seen.add(account_id)
 
 
-def read_account_shard(directory: Path, account_id: str, newer: str | None = None) -> AccountSnapshot:
-    """One account's shard, checked to be the account its file name says."""
+class SharedDocuments:
+    """The AWS managed policy documents of one snapshot (``aws_managed_policies/<sha256>.json``), each read, checked
+    against its name and parsed once, then shared by every account that refers to it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._documents: dict[str, dict[str, Any]] = {}
+
+    def get(self, digest: object, shard: Path) -> dict[str, Any]:
+        if not isinstance(digest, str) or not SHA256.match(digest):
+            raise SnapshotError(f"snapshot file {shard} is corrupt: {digest!r} is not a document reference")
+        if digest not in self._documents:
+            relative = f"{AWS_MANAGED_DIR}/{digest}.json"
+            text = _load_text(self.directory, relative)
+            if hashlib.sha256(text.encode()).hexdigest() != digest:
+                raise SnapshotError(f"snapshot file {self.directory / relative} does not match its checksum")
+            document = _parse(self.directory, relative, text)
+            if not isinstance(document, dict):
+                raise SnapshotError(f"snapshot file {self.directory / relative} is corrupt: expected a JSON object")
+            self._documents[digest] = document
+        return self._documents[digest]
+
+    def resolve(self, data: object, shard: Path) -> None:
+        """Put the shared document in place of each AWS managed policy's reference, in the shard's raw data."""
+        iam = data.get("iam") if isinstance(data, dict) else None
+        policies = iam.get("policies") if isinstance(iam, dict) else None
+        for policy in policies if isinstance(policies, list) else ():
+            document = policy.get("document") if isinstance(policy, dict) else None
+            if isinstance(document, dict) and AWS_MANAGED_REF in document and policy.get("aws_managed") is True:
+                if len(document) != 1:
+                    raise SnapshotError(f"snapshot file {shard} is corrupt: a document reference with other keys")
+                policy["document"] = self.get(document[AWS_MANAGED_REF], shard)
+
+
+def read_account_shard(
+    directory: Path, account_id: str, newer: str | None = None, documents: SharedDocuments | None = None,
+    checksum: str | None = None,
+) -> AccountSnapshot:
+    """One account's shard, checked to be the account its file name says (and, when the manifest lists one, to
+    have its checksum), with its AWS managed policy documents shared through ``documents``."""
     relative = f"{ACCOUNTS_DIR}/{account_shard_name(account_id)}"
     path = directory / relative
-    account: AccountSnapshot = validate_record(AccountSnapshot, _load_json(directory, relative), path, newer)
+    text = _load_text(directory, relative)
+    if checksum is not None and hashlib.sha256(text.encode()).hexdigest() != checksum:
+        raise SnapshotError(f"snapshot file {path} does not match the checksum in the manifest")
+    data = _parse(directory, relative, text)
+    (documents or SharedDocuments(directory)).resolve(data, path)
+    account: AccountSnapshot = validate_record(AccountSnapshot, data, path, newer)
     if account.account_id != account_id:
         raise SnapshotError(
             f"snapshot file {path} is corrupt: it holds account {account.account_id!r}, not {account_id}"
@@ -252,5 +313,7 @@ def read_snapshot(directory: Path) -> Snapshot:
     if not isinstance(raw_coverage, list):
         raise SnapshotError(f"snapshot file {directory / COVERAGE} is corrupt: expected a JSON list")
     coverage = tuple(validate_record(CoverageGap, gap, directory / COVERAGE, newer) for gap in raw_coverage)
-    accounts = tuple(read_account_shard(directory, account_id, newer) for account_id in manifest.account_ids)
+    documents = SharedDocuments(directory)
+    accounts = tuple(read_account_shard(directory, account_id, newer, documents, manifest.shard_sha256.get(account_id))
+                     for account_id in manifest.account_ids)
     return Snapshot(manifest=manifest, organization=organization, accounts=accounts, coverage=coverage)

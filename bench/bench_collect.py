@@ -31,8 +31,10 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -365,7 +367,8 @@ class _StepTimer:
 
 
 def run_collect(
-    regions: tuple[str, ...], concurrency: int, trace: bool, checkpoint: Callable[[], None], processes: int = 1
+    regions: tuple[str, ...], concurrency: int, trace: bool, checkpoint: Callable[[], None], processes: int = 1,
+    accounts: tuple[str, ...] = (), stream: bool = False,
 ) -> dict[str, Any]:
     """One timed ``collect()``; ``checkpoint`` runs right before it (the server count is reset there)."""
     import boto3
@@ -381,8 +384,15 @@ def run_collect(
     steps.wrap(run, "collect_iam", "collect_iam (incl. its client)")
     steps.wrap(run, "collect_resources", "collect_resources (incl. its clients)")
     steps.wrap(run, "collect_budgets", "collect_budgets (incl. its client)")
-    options = CollectOptions(role_name=AUDIT_ROLE, regions=regions, concurrency=concurrency, processes=processes)
+    options = CollectOptions(role_name=AUDIT_ROLE, regions=regions, concurrency=concurrency, processes=processes,
+                             accounts=accounts)
     boto_session = boto3.Session(region_name=regions[0])
+    out = Path(tempfile.mkdtemp(prefix="bench-collect-")) / "snapshot"
+    sink = None
+    if stream:  # each account's shard written as it finishes, as `auditor collect` does
+        from auditor.snapshot_writer import DirectorySnapshotWriter
+
+        sink = DirectorySnapshotWriter(out)
     rss_before = _maxrss_mb()
     checkpoint()
     if trace:
@@ -390,13 +400,20 @@ def run_collect(
     cpu = _cpu_seconds()
     started = time.perf_counter()
     try:
-        snapshot = collect(boto_session, options)
+        snapshot = collect(boto_session, options, sink)
+        if sink is not None:
+            sink.finish(snapshot.manifest, snapshot.organization, snapshot.coverage)
     finally:
         wall = time.perf_counter() - started
         cpu = _cpu_seconds() - cpu
         traced_peak = tracemalloc.get_traced_memory()[1] / 1e6 if trace else None
         tracemalloc.stop()
         steps.restore()
+    if stream:
+        from auditor.snapshot import read_snapshot
+
+        snapshot = read_snapshot(out)  # the counts below, from what was written
+    shutil.rmtree(out.parent, ignore_errors=True)
     audited = [a for a in snapshot.accounts if a.audited]
     return {
         "wall": wall, "cpu": cpu, "rss_before": rss_before, "rss_after": _maxrss_mb(),
@@ -414,7 +431,8 @@ def run_collect(
 
 
 def _child(
-    conn: Any, endpoint: str, regions: tuple[str, ...], concurrency: int, trace: bool, processes: int
+    conn: Any, endpoint: str, regions: tuple[str, ...], concurrency: int, trace: bool, processes: int,
+    accounts: tuple[str, ...] = (), stream: bool = False,
 ) -> None:
     _env(endpoint)  # the fork server started before the endpoint was known
 
@@ -422,7 +440,7 @@ def _child(
         conn.send("ready")
         conn.recv()  # the parent has reset its request count
 
-    conn.send(run_collect(regions, concurrency, trace, checkpoint, processes))
+    conn.send(run_collect(regions, concurrency, trace, checkpoint, processes, accounts, stream))
     conn.close()
 
 
@@ -436,16 +454,18 @@ class Run:
     load: tuple[float, float]  # 1-minute load average before and after: other work on the machine
 
 
-def collect_once(args: argparse.Namespace, concurrency: int, requests: RequestCounter, trace: bool) -> Run:
+def collect_once(
+    args: argparse.Namespace, concurrency: int, requests: RequestCounter, trace: bool, accounts: tuple[str, ...] = ()
+) -> Run:
     load = os.getloadavg()[0]
     if args.in_process:
-        result = run_collect(args.regions, concurrency, trace, requests.take, args.processes)
+        result = run_collect(args.regions, concurrency, trace, requests.take, args.processes, accounts, args.stream)
         return Run(concurrency, trace, result, requests.take(), None, (load, os.getloadavg()[0]))
     context = _context()
     parent, child = context.Pipe()
     endpoint = os.environ["AWS_ENDPOINT_URL"]
-    process = context.Process(target=_child,
-                              args=(child, endpoint, args.regions, concurrency, trace, args.processes))
+    process = context.Process(target=_child, args=(child, endpoint, args.regions, concurrency, trace, args.processes,
+                                                   accounts, args.stream))
     process.start()
     if parent.recv() != "ready":
         raise RuntimeError("benchmark child process did not start")
@@ -686,6 +706,11 @@ def main() -> None:
                         help="run collect() in this process, sharing the GIL and memory with moto")
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false",
                         help="skip the extra traced run")
+    parser.add_argument("--stream", action="store_true",
+                        help="write each account's shard as it finishes (a streaming snapshot, as `auditor collect`)")
+    parser.add_argument("--subsets", type=_ints, default=(),
+                        help="also collect only the first N accounts (management first), for each N of this comma "
+                             "list, at the highest concurrency: peak RSS against the number of accounts")
     args = parser.parse_args()
     if unknown := set(args.kinds) - set(KINDS):
         parser.error(f"unknown kinds {sorted(unknown)}: choose from {','.join(KINDS)}")
@@ -720,6 +745,20 @@ def main() -> None:
         if args.tracemalloc:
             runs.append(collect_once(args, max(args.concurrency), requests, trace=True))
             print_run(runs[-1])
+        if args.subsets:
+            ordered = [MANAGEMENT, *sorted(account.account_id for account in seeded)]
+            kept = "streaming" if args.stream else "whole snapshot in memory"
+            print(f"peak RSS against accounts collected ({kept}):")
+            for size in args.subsets:
+                run = collect_once(args, max(args.concurrency), requests, trace=False,
+                                   accounts=tuple(ordered[:size]))
+                result = run.result
+                print(f"  {result['accounts']:>5} accounts: wall {result['wall']:6.1f} s  collector CPU "
+                      f"{result['cpu']:6.1f} s ({result['cpu'] / max(1, result['accounts']):.2f} s/account)  "
+                      f"API calls {_total(result['api_calls'])} "
+                      f"({_total(result['api_calls']) / max(1, result['accounts']):.0f}/account)  "
+                      f"peak RSS {result['rss_after']:.0f} MB (before collect {result['rss_before']:.0f} MB)  "
+                      f"load {run.load[0]:.1f}")
         if seeded:
             # The first run generates the credential reports; later runs find them (AWS keeps one 4 h).
             print_breakdown(runs[0].result["api_calls"], seeded[0], args.regions, False)

@@ -149,7 +149,7 @@ def test_collection_settings_come_from_auditor_yaml_unless_given_as_flags(
 
     seen: list[object] = []
 
-    def capture(session: object, options: object) -> None:
+    def capture(session: object, options: object, sink: object = None) -> None:
         seen.append(options)
         raise KeyboardInterrupt  # stop before any AWS call
 

@@ -85,7 +85,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
 def _comparable(snapshot: Snapshot) -> dict[str, Any]:
     """Everything but what differs from one run to the next: the manifest's time and API calls (each worker
     identifies itself once), and roles' last use (moto records each collection's own AssumeRole there)."""
-    manifest = snapshot.manifest.model_dump(exclude={"created_at", "api_calls"})
+    manifest = snapshot.manifest.model_dump(exclude={"created_at", "api_calls", "executor"})
     accounts = [account.model_dump(exclude={"iam": {"roles": {"__all__": {"last_used"}}}})
                 for account in snapshot.accounts]
     return {"manifest": manifest, "organization": snapshot.organization, "accounts": accounts,

@@ -47,7 +47,15 @@ def fake_collection(monkeypatch: pytest.MonkeyPatch) -> None:
     import auditor.collect
     import auditor.demo_run
 
-    monkeypatch.setattr(auditor.collect, "collect", lambda *_: small_snapshot())
+    def collect(_session: object, _options: object, sink: Any = None) -> Any:
+        snapshot = small_snapshot()
+        if sink is None:
+            return snapshot
+        # a streaming run writes each account's shard through the sink as it is collected
+        shards = {a.account_id: sink.write_account(a, (), {}).sha256 for a in snapshot.accounts}
+        return snapshot.model_copy(update={"manifest": snapshot.manifest.model_copy(update={"shard_sha256": shards})})
+
+    monkeypatch.setattr(auditor.collect, "collect", collect)
     monkeypatch.setattr(auditor.demo_run, "collect_demo", small_snapshot)
 
 
@@ -95,8 +103,9 @@ def test_snapshot_replaces_only_an_empty_directory_or_an_earlier_snapshot(
     code, _, err = run(_command(command, target, tmp_path), capsys)
     if replaced:
         assert code == 0, err
-        assert sorted(p.name for p in target.iterdir()) == ["accounts", "coverage.json", "manifest.json",
-                                                            "organization.json"]
+        streamed = ["aws_managed_policies", "shards.jsonl"] if command != "demo" else []
+        assert sorted(p.name for p in target.iterdir()) == sorted(["accounts", "coverage.json", "manifest.json",
+                                                                   "organization.json", *streamed])
     else:
         flag = "--snapshot-out" if command == "demo" else "--out"
         assert code == 2

@@ -41,6 +41,7 @@ from auditor.model import AccountSnapshot, CoverageGap, Manifest, Organization, 
 
 if TYPE_CHECKING:
     from auditor.collect.dask_executor import DaskExecutor
+    from auditor.snapshot_writer import SnapshotSink
 
 DEFAULT_REGION = "us-east-1"
 _Advance = Callable[[AccountSnapshot, int], None]  # (finished account, its number of gaps)
@@ -110,8 +111,13 @@ def lost_account(job: AccountJob, code: str, message: str, service: str = "audit
                           (gap,))
 
 
-def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
-    """Collect a snapshot of the caller's organisation (or of the caller's account alone)."""
+def collect(session: boto3.Session, options: CollectOptions, sink: SnapshotSink | None = None) -> Snapshot:
+    """Collect a snapshot of the caller's organisation (or of the caller's account alone).
+
+    With a ``sink``, each account's shard is written to it as soon as the account is done and dropped from memory:
+    the snapshot returned then holds each account's id, name, audited flag and regions only, with the manifest,
+    organisation and coverage that ``sink.finish`` writes last. Accounts the sink already holds (``--resume``) are
+    not collected again."""
     # Global services (IAM, Organizations, STS, Budgets...) are called in the home region.
     home_region = session.region_name or (options.regions[0] if options.regions else DEFAULT_REGION)
     with contextlib.ExitStack() as stack:
@@ -120,10 +126,19 @@ def collect(session: boto3.Session, options: CollectOptions) -> Snapshot:
             from auditor.collect.dask_executor import DaskExecutor  # the optional extra, imported only here
 
             dask = stack.enter_context(DaskExecutor(options.scheduler or ""))
-        return _collect(session, options, home_region, dask)
+        return _collect(session, options, home_region, dask, sink)
 
 
-def _collect(session: boto3.Session, options: CollectOptions, home_region: str, dask: DaskExecutor | None) -> Snapshot:
+def _summary(account: AccountSnapshot) -> AccountSnapshot:
+    """What the run keeps of an account once its shard is written."""
+    return AccountSnapshot(account_id=account.account_id, name=account.name, audited=account.audited,
+                           regions=account.regions, iam=None, budgets=None)
+
+
+def _collect(
+    session: boto3.Session, options: CollectOptions, home_region: str, dask: DaskExecutor | None,
+    sink: SnapshotSink | None,
+) -> Snapshot:
     counter = ApiCallCounter()
     limiter = RateLimiter()  # one set of token buckets per run, shared by every account's clients
     caller = ClientFactory(session, "", counter, limiter)
@@ -136,13 +151,15 @@ def _collect(session: boto3.Session, options: CollectOptions, home_region: str, 
     org_gaps = Gaps(caller_account)
     organization = collect_organization(caller, home_region, org_gaps, concurrency=options.concurrency)
     targets = _targets(organization, caller_account, options)
-    audited = [t for t in targets if t.status == "ACTIVE"]
+    kept = sink.kept() if sink is not None else {}
+    audited = [t for t in targets if t.status == "ACTIVE" and t.account_id not in kept]
     for target in targets:
         if target.status != "ACTIVE":
             org_gaps.add("organizations", "ListAccountsForParent", f"Account{target.status.title()}",
                          f"account {target.account_id} is {target.status}: not audited")
 
     results: dict[str, tuple[AccountSnapshot, tuple[CoverageGap, ...]]] = {}
+    shards: dict[str, str] = {account: record.sha256 for account, record in kept.items()}
     waits: dict[str, WaitStats] = {}
     processes = max(1, min(options.processes, len(audited)))
     jobs = [AccountJob(target, options, home_region, partition, caller_account) for target in audited]
@@ -158,8 +175,13 @@ def _collect(session: boto3.Session, options: CollectOptions, home_region: str, 
             def done(outcome: AccountOutcome) -> None:
                 counter.merge(outcome.api_calls)
                 _add_waits(waits, outcome.waits)
-                results[outcome.snapshot.account_id] = (outcome.snapshot, outcome.gaps)
-                advance(outcome.snapshot, len(outcome.gaps))
+                snapshot = outcome.snapshot
+                if sink is not None:
+                    record = sink.write_account(snapshot, outcome.gaps, counter.account(snapshot.account_id))
+                    shards[snapshot.account_id] = record.sha256
+                    snapshot = _summary(snapshot)
+                results[snapshot.account_id] = (snapshot, outcome.gaps)
+                advance(snapshot, len(outcome.gaps))
 
             if dask is not None:
                 dask.run(jobs, done)
@@ -183,8 +205,17 @@ def _collect(session: boto3.Session, options: CollectOptions, home_region: str, 
             snapshot, gaps = results[target.account_id]
             accounts.append(snapshot)
             coverage.extend(gaps)
+        elif target.account_id in kept:
+            record = kept[target.account_id]
+            accounts.append(AccountSnapshot(account_id=target.account_id, name=target.name, audited=True,
+                                            regions=record.regions))
+            coverage.extend(record.gaps)
+            counter.merge({target.account_id: record.api_calls})
         else:
-            accounts.append(AccountSnapshot(account_id=target.account_id, name=target.name, audited=False))
+            skipped = AccountSnapshot(account_id=target.account_id, name=target.name, audited=False)
+            if sink is not None:
+                shards[target.account_id] = sink.write_account(skipped, (), {}).sha256
+            accounts.append(skipped)
 
     manifest = Manifest(
         tool_version=__version__,
@@ -201,6 +232,8 @@ def _collect(session: boto3.Session, options: CollectOptions, home_region: str, 
         api_calls=counter.snapshot(),
         rate_cap_waits={operation: {"waits": float(stats.waits), "seconds": round(stats.seconds, 3)}
                         for operation, stats in sorted(waits.items())},
+        executor=options.executor,
+        shard_sha256=dict(sorted(shards.items())),
     )
     return Snapshot(manifest=manifest, organization=organization, accounts=tuple(accounts),
                     coverage=tuple(coverage))

@@ -74,6 +74,11 @@ class ApiCallCounter:
                 for operation, count in operations.items():
                     self._counts[account][operation] += count
 
+    def account(self, account_id: str) -> dict[str, int]:
+        """One account's counts so far."""
+        with self._lock:
+            return dict(sorted(self._counts.get(account_id, {}).items()))
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {account: dict(sorted(ops.items())) for account, ops in sorted(self._counts.items())}
