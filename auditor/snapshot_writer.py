@@ -114,7 +114,7 @@ class DirectorySnapshotWriter:
         self.directory = directory.resolve()
         self.location = str(directory)
         self.partial = self.directory.with_name(f".{self.directory.name}{PARTIAL_SUFFIX}")
-        check_snapshot_target(self.directory, force=force)
+        check_snapshot_target(directory, force=force)  # as given: the error names the path the user typed
         self._lock = threading.Lock()
         self._managed_written: set[str] = set()
         self._records: dict[str, ShardRecord] = {}

@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="200,1000,2000", help="comma-separated account counts")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "auditor-synth")
     parser.add_argument("--formats", default="html,json,csv", help="report formats written in the report phase")
+    parser.add_argument("--inline", action="store_true",
+                        help="snapshots with every AWS managed document inline in every shard (the pre-1.2 layout)")
     parser.add_argument("--child", nargs=2, metavar=("SNAPSHOT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     formats = tuple(f for f in args.formats.split(",") if f)
@@ -88,10 +90,10 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     rows: list[dict[str, Any]] = []
     for size in sizes:
-        snapshot_dir = args.cache / f"accounts-{size}"
+        snapshot_dir = args.cache / f"accounts-{size}{'-inline' if args.inline else ''}"
         if not (snapshot_dir / "manifest.json").exists():
             start = time.perf_counter()
-            write(SyntheticOrg(size), snapshot_dir)
+            write(SyntheticOrg(size), snapshot_dir, args.inline)
             print(f"generated {size} accounts in {time.perf_counter() - start:.1f} s")
         disk = sum(p.stat().st_size for p in snapshot_dir.rglob("*") if p.is_file())
         with tempfile.TemporaryDirectory() as out:

@@ -23,7 +23,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -728,24 +728,10 @@ class SyntheticOrg:
         )
 
 
-def write(
-    org: SyntheticOrg, directory: Path, write_account: Callable[[Path, AccountSnapshot], None] | None = None
-) -> None:
-    """Write the snapshot, one account at a time (never the whole organisation in memory)."""
-    directory.mkdir(parents=True, exist_ok=False)
-    (directory / "accounts").mkdir()
-
-    def dump(path: Path, data: Any) -> None:
-        path.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
-
-    for index in range(org.n):
-        account = org.account(index)
-        if write_account is not None:
-            write_account(directory, account)
-        else:
-            dump(directory / "accounts" / f"{account.account_id}.json", account.model_dump(mode="json"))
-    dump(directory / "organization.json", org.organization().model_dump(mode="json"))
-    dump(directory / "coverage.json", [])
+def write(org: SyntheticOrg, directory: Path, inline: bool = False) -> None:
+    """Write the snapshot one account at a time (never the whole organisation in memory), through the collector's
+    own streaming writer (AWS managed documents once per snapshot); ``inline``: every document in every shard, as
+    snapshots were written before streaming."""
     manifest = Manifest(
         tool_version="synthetic",
         created_at="2026-12-01T00:00:00+00:00",
@@ -755,7 +741,28 @@ def write(
         regions=(REGION,),
         account_ids=tuple(org.account_ids()),
     )
-    dump(directory / "manifest.json", manifest.model_dump(mode="json"))
+    if inline:
+        directory.mkdir(parents=True, exist_ok=False)
+        (directory / "accounts").mkdir()
+
+        def dump(path: Path, data: Any) -> None:
+            path.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
+
+        for index in range(org.n):
+            account = org.account(index)
+            dump(directory / "accounts" / f"{account.account_id}.json", account.model_dump(mode="json"))
+        dump(directory / "organization.json", org.organization().model_dump(mode="json"))
+        dump(directory / "coverage.json", [])
+        dump(directory / "manifest.json", manifest.model_dump(mode="json"))
+        return
+    from auditor.snapshot_writer import DirectorySnapshotWriter
+
+    writer = DirectorySnapshotWriter(directory)
+    shards: dict[str, str] = {}
+    for index in range(org.n):
+        record = writer.write_account(org.account(index), (), {})
+        shards[record.account_id] = record.sha256
+    writer.finish(manifest.model_copy(update={"shard_sha256": shards}), org.organization(), ())
 
 
 def main() -> None:
@@ -763,10 +770,11 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--inline", action="store_true", help="every document in every shard (the pre-1.2 layout)")
     args = parser.parse_args()
     start = time.perf_counter()
     org = SyntheticOrg(args.accounts, args.seed)
-    write(org, args.out)
+    write(org, args.out, args.inline)
     size = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())
     elapsed = time.perf_counter() - start
     print(f"{args.accounts} accounts written to {args.out} in {elapsed:.1f} s ({size / 2**20:.0f} MiB)")

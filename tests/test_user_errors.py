@@ -204,7 +204,7 @@ def test_collection_without_a_terminal_asks_for_progress_lines(
 
     seen: list[Any] = []
 
-    def capture(_: object, options: object) -> None:
+    def capture(_: object, options: object, sink: object = None) -> None:
         seen.append(options)
         raise KeyboardInterrupt
 
