@@ -100,8 +100,10 @@ def main() -> None:
             start = time.perf_counter()
             child = subprocess.run(
                 [sys.executable, __file__, "--formats", ",".join(formats), "--child", str(snapshot_dir), out],
-                capture_output=True, text=True, check=True)
+                capture_output=True, text=True, check=False)
             wall = time.perf_counter() - start
+        if child.returncode != 0:
+            sys.exit(f"{size} accounts: the analysis failed:\n{child.stderr[-3000:]}")
         row = json.loads(child.stdout.strip().splitlines()[-1])
         row.update(size=size, wall=wall, snapshot_mib=disk / 2**20, load=os.getloadavg()[0])
         rows.append(row)

@@ -64,7 +64,7 @@ def test_external_id_is_read_from_the_environment(
 
     seen: list[object] = []
 
-    def capture(_: object, options: object) -> None:
+    def capture(_: object, options: object, sink: object = None) -> None:
         seen.append(options)
         raise KeyboardInterrupt
 
