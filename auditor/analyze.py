@@ -12,6 +12,7 @@ from auditor.engine import RuleContext, load_rules, run_rules
 from auditor.environment import classify_accounts
 from auditor.findings import Finding
 from auditor.graph import AccessGraph, build_access_graph
+from auditor.iam import actions as catalogue
 from auditor.iam.evaluate import EvaluationEvent
 from auditor.model import CoverageGap, Snapshot
 from auditor.result import AccountView, AuditResult, MatrixCell, SuppressedFinding
@@ -91,9 +92,13 @@ def _identity_center_counts(graph: AccessGraph) -> dict[tuple[str, str], dict[st
 
 def _evaluation_gaps(events: Iterable[EvaluationEvent]) -> list[CoverageGap]:
     gaps: dict[tuple[str, ...], CoverageGap] = {}
+    unknown: list[catalogue.UnknownActionUse] = []
     for event in events:
         if event.kind == "assumption":
             continue  # stated in the finding's evidence, not a gap in what was seen
+        if event.kind == "unknown-action" and event.pattern:
+            unknown.append(catalogue.UnknownActionUse(event.pattern, event.subject, event.account_id))
+            continue
         gap = CoverageGap(
             account_id=event.account_id or "*",
             service="auditor",
@@ -102,7 +107,21 @@ def _evaluation_gaps(events: Iterable[EvaluationEvent]) -> list[CoverageGap]:
             message=f"{event.subject}: {event.message}",
         )
         gaps.setdefault((gap.account_id, gap.error_code, gap.message), gap)
-    return list(gaps.values())
+    return [*gaps.values(), *unknown_action_gaps(unknown)]
+
+
+def unknown_action_gaps(uses: Iterable[catalogue.UnknownActionUse]) -> list[CoverageGap]:
+    """One gap per unknown service (or known service with unknown actions) per analysis, not one per pattern."""
+    return [
+        CoverageGap(
+            account_id=summary.accounts[0] if len(summary.accounts) == 1 else "*",
+            service="auditor",
+            operation="policy evaluation (action catalogue)",
+            error_code="unknown-action",
+            message=summary.message,
+        )
+        for summary in catalogue.summarise_unknown(uses)
+    ]
 
 
 def _account_name(snapshot: Snapshot, account_id: str) -> str:

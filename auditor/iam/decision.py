@@ -98,4 +98,5 @@ class EvaluationEvent:
     account_id: str | None
     subject: str  # policy name/ARN or principal ARN
     message: str
+    pattern: str = ""  # the action pattern of an unknown-action event (folded per service for coverage)
 

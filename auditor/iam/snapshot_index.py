@@ -187,11 +187,11 @@ class Evaluator:
                 )
 
     # events ------------------------------------------------------------------------------
-    def event(self, kind: str, account_id: str | None, subject: str, message: str) -> None:
+    def event(self, kind: str, account_id: str | None, subject: str, message: str, pattern: str = "") -> None:
         key = (kind, subject, message)
         if key not in self._event_keys:
             self._event_keys.add(key)
-            self.events.append(EvaluationEvent(kind, account_id, subject, message))
+            self.events.append(EvaluationEvent(kind, account_id, subject, message, pattern))
 
     def parse(self, document: dict[str, Any] | str, source: PolicySource) -> Policy | None:
         """Parse and record problems; a malformed policy becomes an event, never an exception."""
@@ -204,7 +204,7 @@ class Evaluator:
             for pattern in (*st.actions, *st.not_actions):
                 unknown = catalogue.classify(pattern)
                 if unknown is not None:
-                    self.event("unknown-action", source.account_id, source.label, unknown.message)
+                    self.event("unknown-action", source.account_id, source.label, unknown.message, pattern)
         return policy
 
     # principals ------------------------------------------------------------------------------
