@@ -15,6 +15,7 @@ Reads only an ``AuditResult``: no AWS, no rule logic.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -174,7 +175,12 @@ def assess(result: AuditResult, frameworks: Sequence[str] | None = None) -> list
 def _ordered(framework: str, controls: dict[str, set[str]]) -> list[str]:
     order = list(FRAMEWORKS.get(framework, {}))
     known = [c for c in order if c in controls]
-    return known + sorted(c for c in controls if c not in order)
+    return known + sorted((c for c in controls if c not in order), key=_natural_key)
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort "1.10" after "1.9" and "CC6.1" before "CC6.10"."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def _fail_evidence(failing: list[Finding], suppressed: set[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.assessment import assess, score
 from auditor.findings import SEVERITY_RANK, Finding
 from auditor.model import CoverageGap
 from auditor.report import render_html
@@ -26,6 +27,7 @@ from tests.report_helpers import (
     PROD_DATA,
     SANDBOX,
     STAGING,
+    SUSPENDED,
     sample_result,
     synthetic_result,
 )
@@ -390,7 +392,7 @@ def test_hostile_values_are_shown_as_text_and_never_run(
 
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.evaluate("document.querySelectorAll('img').length") == 0
-    assert page.evaluate("document.scripts.length") == 2  # the JSON data and the report's own script
+    assert page.evaluate("document.scripts.length") == 3  # the findings and compliance JSON, the report's script
     text = page.inner_text("body")
     for payload in XSS_PAYLOADS:
         assert payload in text
@@ -536,3 +538,162 @@ def test_group_findings_by_rule(open_report: Callable[..., LoadedReport]) -> Non
     assert "group=rule" in page.url
     page.uncheck("#group-by-rule")
     assert page.locator("#findings-body tr.group-row").count() == 0
+
+
+# --- 7. issue 13: the compliance view (framework -> control -> account) ----------------------------
+
+CIS_SAMPLE = "CIS AWS Foundations 3.0"  # the sample's rules map to this framework name
+ROWS = assess(RESULT)
+
+
+def open_framework(page: Page, framework: str) -> None:
+    page.click(f'#compliance-summary button[data-compliance-framework="{framework}"]')
+    page.wait_for_selector(f'details.cframework[data-framework="{framework}"] table.cmatrix')
+
+
+def shown_cells(page: Page, framework: str) -> dict[tuple[str, str], str]:
+    """(control, account) -> status of every cell drawn for the framework."""
+    cells = page.eval_on_selector_all(
+        f'details.cframework[data-framework="{framework}"] td.ccell',
+        "cells => cells.map(c => [c.closest('tr').getAttribute('data-control'), c.getAttribute('data-account-id'),"
+        " c.getAttribute('data-status'), c.textContent])")
+    by_cell = {(control, account): status for control, account, status, _ in cells}
+    for _, _, status, text in cells:
+        assert text.endswith(status)  # the word is on screen, not only a colour
+    return by_cell
+
+
+def test_compliance_matrix_shows_the_assessment_statuses(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(RESULT).page
+    for framework in (CIS_SAMPLE, "SOC 2"):
+        open_framework(page, framework)
+        assert shown_cells(page, framework) == {(r.control_id, r.account_id): r.status
+                                                for r in ROWS if r.framework == framework}
+    cis = shown_cells(page, CIS_SAMPLE)
+    assert {cis[(c, SUSPENDED)] for c in ("1.1", "1.5", "1.14")} == {"not collected"}  # refused the audit
+    gap = next(g for g in RESULT.coverage if g.account_id == PROD_APP)  # a collection gap in prod-app
+    assert gap.service and cis[("1.5", PROD_APP)] == "incomplete"  # no finding there, but input missing
+    styles = page.eval_on_selector_all(
+        f'details.cframework[data-framework="{CIS_SAMPLE}"] td.ccell',
+        "cells => cells.map(c => [c.getAttribute('data-status'), getComputedStyle(c).backgroundColor + "
+        "getComputedStyle(c).backgroundImage + getComputedStyle(c).borderTopStyle])")
+    looks: dict[str, set[str]] = {}
+    for status, look in styles:
+        looks.setdefault(status, set()).add(look)
+    assert {s: len(v) for s, v in looks.items()} == {s: 1 for s in looks}
+    assert len({next(iter(v)) for v in looks.values()}) == len(looks) >= 4  # each status looks different
+
+
+def test_compliance_percentages_per_framework_and_account(open_report: Callable[..., LoadedReport]) -> None:
+    page = open_report(RESULT).page
+    open_framework(page, CIS_SAMPLE)
+    own = [r for r in ROWS if r.framework == CIS_SAMPLE]
+    overall = score(own)
+    row = page.locator(f'#compliance-summary tr[data-framework="{CIS_SAMPLE}"] td')
+    assert row.all_inner_texts()[1:] == [f"{overall.percent}%", str(overall.passed), str(overall.failed),
+                                         str(overall.incomplete), str(overall.not_collected), str(overall.manual)]
+    summary = page.inner_text(f'details.cframework[data-framework="{CIS_SAMPLE}"] .cframework-score')
+    assert summary == f"{overall.percent}% passed ({overall.passed} of {overall.assessed} assessed)"
+    headers = page.eval_on_selector_all(
+        f'details.cframework[data-framework="{CIS_SAMPLE}"] th.caccount',
+        "ths => ths.map(th => [th.getAttribute('data-account-id'), th.querySelector('.caccount-score').textContent])")
+    expected = []
+    for account in RESULT.accounts:
+        percent = score(r for r in own if r.account_id == account.id).percent
+        expected.append([account.id, f"{percent}%"])
+    assert headers == expected
+    assert [SUSPENDED, "0.0%"] in headers  # not audited: assessed, never passed
+
+
+def test_compliance_cell_drills_down_to_its_finding(open_report: Callable[..., LoadedReport]) -> None:
+    failed = next(r for r in ROWS if r.framework == CIS_SAMPLE and r.status == "fail" and len(r.finding_ids) == 1)
+    (finding_id,) = failed.finding_ids
+    finding = next(f for f in FINDINGS if f.id == finding_id)
+    page = open_report(RESULT).page
+    open_framework(page, CIS_SAMPLE)
+    key = f"{CIS_SAMPLE}|{failed.control_id}|{failed.account_id}"
+    cell = page.locator(f'td.ccell[data-cell="{key}"]')
+
+    cell.click()
+
+    details = page.locator(f'tr.cdetails-row[data-details-for="{key}"]')
+    assert details.is_visible() and cell.get_attribute("aria-expanded") == "true"
+    listed = details.locator("table.cfindings tbody tr")
+    assert listed.count() == 1 and listed.get_attribute("data-finding-id") == finding_id
+    assert finding.resource_arn in listed.inner_text() and finding.message in listed.inner_text()
+    assert json.loads(details.locator("pre.cevidence").inner_text()) == {**failed.evidence,
+                                                                        "finding_ids": [finding_id]}
+    assert "ccell=" in page.url  # the open cell is part of the view
+
+    details.locator("button.show-control-findings").click()
+    wait_for_rows(page, {finding_id})
+    assert failed.control_id in page.inner_text("#id-filter-label")
+    page.reload(wait_until="load")  # the drill-down survives a reload, the open cell too
+    wait_for_rows(page, {finding_id})
+    assert page.locator(f'tr.cdetails-row[data-details-for="{key}"]').is_visible()
+
+    page.locator(f'td.ccell[data-cell="{key}"]').press("Enter")  # the keyboard closes it again
+    assert page.locator("tr.cdetails-row").count() == 0
+
+    incomplete = next(r for r in ROWS if r.framework == CIS_SAMPLE and r.status == "incomplete")
+    key = f"{CIS_SAMPLE}|{incomplete.control_id}|{incomplete.account_id}"
+    page.locator(f'td.ccell[data-cell="{key}"]').click()
+    gaps = page.locator(f'tr.cdetails-row[data-details-for="{key}"] table.cgaps tbody tr')
+    assert gaps.count() == len(incomplete.evidence["gaps"]) > 0
+    assert page.locator(f'tr.cdetails-row[data-details-for="{key}"] button.show-control-findings').count() == 0
+
+
+def test_compliance_filters_work_and_live_in_the_url(open_report: Callable[..., LoadedReport]) -> None:
+    loaded = open_report(RESULT)
+    page = loaded.page
+    page.select_option("#compliance-framework", CIS_SAMPLE)
+    visible = page.eval_on_selector_all("details.cframework", "ds => ds.filter(d => !d.hidden && d.open)"
+                                        ".map(d => d.getAttribute('data-framework'))")
+    assert visible == [CIS_SAMPLE]
+
+    page.select_option("#compliance-status", "fail")
+    failing = {r.control_id for r in ROWS if r.framework == CIS_SAMPLE and r.status == "fail"}
+    controls = page.eval_on_selector_all(f'details.cframework[data-framework="{CIS_SAMPLE}"] tr.ccontrol-row',
+                                         "rows => rows.map(r => r.getAttribute('data-control'))")
+    assert set(controls) == failing and len(controls) < len({r.control_id for r in ROWS if r.framework == CIS_SAMPLE})
+
+    page.select_option("#compliance-account", PROD_APP)
+    cells = shown_cells(page, CIS_SAMPLE)
+    assert cells == {(r.control_id, r.account_id): r.status for r in ROWS
+                     if r.framework == CIS_SAMPLE and r.account_id == PROD_APP and r.status == "fail"}
+    assert page.locator(f'details.cframework[data-framework="{CIS_SAMPLE}"] th.caccount').count() == 1
+    for key in ("cframework=", "cstatus=fail", f"caccount={PROD_APP}"):
+        assert key in page.url
+
+    page.select_option("#filter-severity", "high")  # the findings filters keep the compliance ones, and back
+    assert "severity=high" in page.url and "cstatus=fail" in page.url
+    page.reload(wait_until="load")
+    assert page.input_value("#compliance-framework") == CIS_SAMPLE
+    assert page.input_value("#compliance-status") == "fail"
+    assert page.input_value("#compliance-account") == PROD_APP
+    assert page.input_value("#filter-severity") == "high"
+    assert shown_cells(page, CIS_SAMPLE) == cells
+
+    page.click("#clear-filters")
+    assert "severity=" not in page.url and "cstatus=fail" in page.url
+    page.click("#compliance-clear")
+    assert "#f:" not in page.url
+    assert page.eval_on_selector_all("details.cframework", "ds => ds.filter(d => d.hidden).length") == 0
+
+
+def test_compliance_view_keeps_hostile_account_names_as_text(open_report: Callable[..., LoadedReport]) -> None:
+    result = xss_result()
+    loaded = open_report(result)
+    page = loaded.page
+    open_framework(page, CIS_SAMPLE)
+    names = dict(page.eval_on_selector_all(
+        f'details.cframework[data-framework="{CIS_SAMPLE}"] th.caccount',
+        "ths => ths.map(th => [th.getAttribute('data-account-id'), th.querySelector('.caccount-name').textContent])"))
+    assert names[PROD_APP] == XSS and names[STAGING] == XSS_BREAKOUT and names[SANDBOX] == XSS_IMG
+    options = page.eval_on_selector_all("#compliance-account option", "os => os.map(o => o.textContent)")
+    assert f"{XSS} ({PROD_APP})" in options
+    page.locator(f'td.ccell[data-account-id="{PROD_APP}"][data-status="fail"]').first.click()
+    assert XSS in page.inner_text("tr.cdetails-row h4")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert loaded.console_errors == [] and loaded.page_errors == []

@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from auditor.assessment import assess, score
 from auditor.findings import sort_findings
 from auditor.model import Manifest, Snapshot
 from auditor.report import render_html
-from auditor.report.html_report import compliance_view, script_json
+from auditor.report.compliance_view import STATUS_CODES, compliance_data
+from auditor.report.html_report import script_json
 from auditor.result import MatrixCell
 from tests.report_helpers import (
     CIS,
@@ -29,7 +31,6 @@ from tests.report_helpers import (
     PROD_APP,
     PROD_DATA,
     SCRIPT_PAYLOAD,
-    SOC2,
     SUSPENDED,
     hostile_result,
     sample_result,
@@ -94,10 +95,11 @@ def parse(html: str) -> Node:
 
 
 DATA_OPEN = '<script type="application/json" id="data">'
+COMPLIANCE_OPEN = '<script type="application/json" id="compliance-data">'
 
 
-def embedded_json(html: str) -> str:
-    start = html.index(DATA_OPEN) + len(DATA_OPEN)
+def embedded_json(html: str, opening: str = DATA_OPEN) -> str:
+    start = html.index(opening) + len(opening)
     return html[start:html.index("</script>", start)]
 
 
@@ -119,13 +121,14 @@ def test_no_external_loads(html: str, dom: Node) -> None:
     assert not dom.find_all("link")
     assert "@import" not in html
     scripts = dom.find_all("script")
-    assert [s.attrs for s in scripts] == [{"type": "application/json", "id": "data"}, {}]
+    assert [s.attrs for s in scripts] == [{"type": "application/json", "id": "data"},
+                                          {"type": "application/json", "id": "compliance-data"}, {}]
     (csp,) = dom.find_all("meta", http_equiv="Content-Security-Policy")
     assert csp.attrs["content"].startswith("default-src 'none';")
 
 
 def test_csp_allows_exactly_the_inline_script(dom: Node) -> None:
-    code = dom.find_all("script")[1].text
+    (code,) = [s.text for s in dom.find_all("script") if not s.attrs]
     digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
     (csp,) = dom.find_all("meta", http_equiv="Content-Security-Policy")
     assert f"script-src 'sha256-{digest}'" in csp.attrs["content"]
@@ -177,9 +180,12 @@ def test_hostile_values_never_appear_unescaped() -> None:
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "\"'>" not in html
-    assert html.count("<script") == 2
+    assert html.count("<script") == 3
     data = embedded_json(html)
     assert not set(data) & {"<", ">", "&", "\u2028", "\u2029"}
+    compliance = embedded_json(html, COMPLIANCE_OPEN)
+    assert not set(compliance) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert PAYLOAD in [a["name"] for a in json.loads(compliance)["accounts"]]
     doc = rehydrated(json.loads(data))  # the escaped form decodes back to the exact values
     assert doc["findings"][0]["title"] == PAYLOAD
     assert doc["findings"][0]["evidence"]["tags"] == {"Name": PAYLOAD, PAYLOAD: "value"}
@@ -277,31 +283,46 @@ def test_coverage_view(dom: Node) -> None:
     ]
 
 
-def test_compliance_view() -> None:
-    view = compliance_view(sample_result())
-    assert {CIS, SOC2} <= set(view)
-    cis = {c.control: (c.rules, c.passed) for c in view[CIS]}
-    assert list(cis) == ["1.1", "1.5", "1.14", "1.16", "1.20"]  # natural order
-    assert cis["1.16"] == ((("IAM-001", 2), ("IAM-002", 1)), False)
-    assert cis["1.5"] == ((("ROOT-001", 0),), True)
-    soc2 = {c.control: c.findings for c in view[SOC2]}
-    assert soc2 == {"CC6.1": 3, "CC6.3": 3, "CC6.6": 1}
+def test_compliance_data_carries_the_assessment_cell_for_cell() -> None:
+    """Every cell of the page's matrix is the assessment's status and evidence for that control and account."""
+    result = sample_result()
+    rows = assess(result)
+    data = compliance_data(result, rows)
+    accounts = [a["id"] for a in data["accounts"]]
+    assert accounts == [a.id for a in result.accounts]
+    seen = {}
+    for framework in data["frameworks"]:
+        for control in framework["controls"]:
+            for n, account in enumerate(accounts):
+                evidence = data["evidence"][control["evidence"][n]]
+                seen[(framework["id"], control["id"], account)] = (data["statuses"][control["cells"][n]], evidence)
+    assert seen == {(r.framework, r.control_id, r.account_id):
+                    (r.status, {**r.evidence, **({"finding_ids": list(r.finding_ids)} if r.finding_ids else {})})
+                    for r in rows}
+    assert len(data["evidence"]) < len(rows)  # identical evidence is stored once
+    assert set(data["statuses"].values()) == set(STATUS_CODES)
 
 
-def test_controls_no_rule_checks_are_manual() -> None:
-    view = compliance_view(sample_result())
-    cis = {c.control: c.status for c in view["CIS-AWS-3.0.0"]}
-    assert cis["1.4"] == "manual" and cis["1.16"] == "manual"  # the sample's rules map to other names
-    assert {c.status for c in view[SOC2]} == {"failed"}
+def test_compliance_data_scores_per_framework_and_account() -> None:
+    result = sample_result()
+    rows = assess(result)
+    data = compliance_data(result, rows)
+    cis = next(f for f in data["frameworks"] if f["id"] == CIS)
+    assert cis["score"]["percent"] == score(r for r in rows if r.framework == CIS).percent
+    by_account = {a.id: score(r for r in rows if r.framework == CIS and r.account_id == a.id).percent
+                  for a in result.accounts}
+    assert [s["percent"] for s in cis["accounts"]] == list(by_account.values())
+    assert by_account[SUSPENDED] == 0.0  # not audited: assessed, never passed
+    assert [c["id"] for c in cis["controls"]] == ["1.1", "1.5", "1.14", "1.16", "1.20"]  # natural order
 
 
 def test_compliance_section(dom: Node) -> None:
-    (cis,) = dom.find_all("table", data_framework=CIS)
-    statuses = {row.find_all("td")[0].text: row.attrs["class"] for row in cis.find_all("tr")[1:]}
-    assert statuses == {"1.1": "failed", "1.5": "passed", "1.14": "failed", "1.16": "failed",
-                        "1.20": "failed"}
-    assert [b.attrs["data-filter-rule"] for b in cis.find_all("button")] == [
-        "MGMT-001", "CRED-001", "IAM-001", "IAM-002", "SCP-001"]
+    section = dom.by_id("compliance")
+    assert [o.attrs.get("value") for o in dom.by_id("compliance-status").find_all("option")] == [""]
+    assert dom.by_id("compliance-summary") and dom.by_id("compliance-frameworks")
+    assert {span.attrs["class"] for span in section.find_all("span")} >= {
+        "cstatus cstatus-pass", "cstatus cstatus-fail", "cstatus cstatus-incomplete",
+        "cstatus cstatus-not-collected", "cstatus cstatus-manual"}
 
 
 def test_single_account_result_without_findings_renders() -> None:

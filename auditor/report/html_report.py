@@ -1,8 +1,9 @@
 """report.html: one self-contained file (no network at view time) for people to read and explore.
 
-Small, bounded sections (summary, matrix, accounts, coverage, compliance) are rendered here by
-Jinja2 with autoescape; the findings themselves are embedded once as JSON and rendered, filtered
-and paged in the browser by the inline script in ``reports/templates/report.js`` (installed as ``auditor.reports``).
+Small, bounded sections (summary, matrix, accounts, coverage) are rendered here by Jinja2 with
+autoescape; the findings and the compliance assessment (which grow with the organisation) are embedded
+once as JSON and rendered, filtered and paged in the browser by the inline script in
+``reports/templates/report.js`` (installed as ``auditor.reports``).
 
 Sections, top to bottom: header (#report-header: organisation, management account, generated_at,
 snapshot mode); executive summary (#summary: severity cards, by category, by environment, posture
@@ -10,7 +11,8 @@ score per account with its definition); environment isolation matrix (#matrix: s
 target account, admin / write counts, cells with data-finding-ids filter the table); findings
 (#findings-table: search, filters, sort, 100 rows a page, .toggle-details rows with message, path,
 hops, remediation, compliance, evidence); accounts (#accounts-table); coverage gaps
-(#coverage-table); compliance (framework -> control -> rules and finding counts, passed / failed).
+(#coverage-table); compliance (#compliance: framework -> control -> account matrix of the assessment's
+statuses with pass rates, drill-down to evidence and findings; data in #compliance-data, drawn by the script).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import base64
 import hashlib
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -28,8 +29,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor import __version__
-from auditor.compliance import FRAMEWORKS
 from auditor.findings import CATEGORIES, SEVERITIES, SEVERITY_RANK
+from auditor.report.compliance_view import compliance_data
 from auditor.report.json_report import validate_findings_document
 from auditor.report.summary import (
     SCORE_DEFINITION,
@@ -131,68 +132,6 @@ def matrix_view(result: AuditResult) -> MatrixView:
     return MatrixView(tuple(sources), tuple(targets), cells, kinds)
 
 
-@dataclass(frozen=True)
-class ControlStatus:
-    framework: str
-    control: str
-    rules: tuple[tuple[str, int], ...]  # (rule id, findings of that rule)
-    title: str = ""
-
-    @property
-    def findings(self) -> int:
-        return sum(n for _, n in self.rules)
-
-    @property
-    def manual(self) -> bool:
-        """No rule checks this control: it needs a manual review."""
-        return not self.rules
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.rules) and self.findings == 0
-
-    @property
-    def status(self) -> str:
-        return "manual" if self.manual else ("passed" if self.passed else "failed")
-
-
-def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort "1.10" after "1.9" and "CC6.1" before "CC6.10"."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part)
-                 for part in re.split(r"(\d+)", text) if part)
-
-
-def compliance_view(result: AuditResult) -> dict[str, list[ControlStatus]]:
-    """Framework -> controls, each with the rules mapped to it and their finding counts.
-
-    Mappings come from the rule catalogue; findings of rules missing from it add their own.
-    A control whose rules have no finding is shown as passed.
-    """
-    counts = Counter(f.rule_id for f in result.findings)
-    mapping: dict[str, dict[str, set[str]]] = {}
-    for rule in result.rules:
-        for framework, controls in rule.compliance.items():
-            for control in controls:
-                mapping.setdefault(framework, {}).setdefault(control, set()).add(rule.id)
-    catalogued = {rule.id for rule in result.rules}
-    for f in result.findings:
-        if f.rule_id not in catalogued:
-            for framework, controls in f.compliance.items():
-                for control in controls:
-                    mapping.setdefault(framework, {}).setdefault(control, set()).add(f.rule_id)
-    for framework, known in FRAMEWORKS.items():  # controls no rule checks are listed as manual
-        for control in known:
-            mapping.setdefault(framework, {}).setdefault(control, set())
-    return {
-        framework: [
-            ControlStatus(framework, control, tuple((r, counts.get(r, 0)) for r in sorted(rule_ids)),
-                          FRAMEWORKS.get(framework, {}).get(control, ""))
-            for control, rule_ids in sorted(controls.items(), key=lambda item: _natural_key(item[0]))
-        ]
-        for framework, controls in sorted(mapping.items())
-    }
-
-
 MATCHER_FIELDS = ("rule_id", "account_id", "environment", "arn", "arn_regex", "tags")
 
 
@@ -259,7 +198,7 @@ def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> 
         score_definition=SCORE_DEFINITION,
         score_weights=SCORE_WEIGHTS,
         matrix=matrix_view(result),
-        compliance=compliance_view(result),
+        compliance_json=script_json(compliance_data(result)),
         rule_titles={rule.id: rule.title for rule in result.rules},
         page_size=PAGE_SIZE,
         data_json=script_json(compact_document(document)),

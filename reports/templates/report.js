@@ -161,14 +161,15 @@
   var hasUrl = typeof location !== "undefined" && typeof history !== "undefined" &&
     typeof URLSearchParams !== "undefined";
 
-  function saveToUrl() {
+  // Keys of the view each part of the page owns in the URL; a part rewrites only its own and keeps the rest.
+  var FINDING_KEYS = ["severity", "category", "account", "environment", "rule", "history", "q", "sort", "group", "ids"];
+
+  function writeHash(own, keys) {
     if (!hasUrl) { return; }
-    var params = new URLSearchParams();
-    Object.keys(selects).forEach(function (name) { if (selects[name].value) { params.set(name, selects[name].value); } });
-    if (state.search) { params.set("q", state.search); }
-    if (state.sort !== "severity-desc") { params.set("sort", state.sort); }
-    if (state.group) { params.set("group", "rule"); }
-    if (state.idsKey) { params.set("ids", state.idsKey); }
+    var params = location.hash.indexOf(URL_PREFIX) === 0 ?
+      new URLSearchParams(location.hash.slice(URL_PREFIX.length)) : new URLSearchParams();
+    keys.forEach(function (key) { params.delete(key); });
+    own.forEach(function (value, key) { params.append(key, value); });
     var text = params.toString();
     var hash = text ? URL_PREFIX + text : "";
     if (hash === location.hash || (!hash && location.hash.indexOf(URL_PREFIX) !== 0)) { return; }
@@ -177,6 +178,17 @@
     } catch (error) {
       location.hash = hash;
     }
+  }
+
+  function saveToUrl() {
+    if (!hasUrl) { return; }
+    var params = new URLSearchParams();
+    Object.keys(selects).forEach(function (name) { if (selects[name].value) { params.set(name, selects[name].value); } });
+    if (state.search) { params.set("q", state.search); }
+    if (state.sort !== "severity-desc") { params.set("sort", state.sort); }
+    if (state.group) { params.set("group", "rule"); }
+    if (state.idsKey) { params.set("ids", state.idsKey); }
+    writeHash(params, FINDING_KEYS);
   }
 
   function loadFromUrl() {
@@ -408,6 +420,9 @@
           cell.classList.add("selected");
         }
       });
+    } else if (key.indexOf(CONTROL_KEY) === 0) {
+      var cellIds = complianceFindingIds(key);
+      if (cellIds) { setIdFilter(cellIds.ids, cellIds.label, key); }
     } else if (key.indexOf("entry:") === 0) {
       document.querySelectorAll("tr[data-entry] button.show-ids").forEach(function (button) {
         if ("entry:" + button.closest("tr").getAttribute("data-entry") === key) {
@@ -423,6 +438,319 @@
       node.addEventListener("click", function () { setFilter(name, node.getAttribute("data-filter-" + name)); });
     });
   });
+
+  // --- compliance view (issue 13): framework -> control -> account matrix drawn from #compliance-data ------------
+  // Statuses come from the assessment as they are; nothing here turns a gap into a pass.
+  var COMPLIANCE_KEYS = ["cframework", "cstatus", "caccount", "ccell"];
+  var CONTROL_KEY = "control:";
+  var STATUS_ORDER = ["pass", "fail", "incomplete", "not collected", "manual"];
+  var STATUS_MARKS = { "pass": "\u2713", "fail": "\u2717", "incomplete": "?", "not collected": "\u2298", "manual": "\u270e" };
+  var cv = null;  // the view's data and state, once #compliance-data is read
+
+  function statusClass(status) { return "cstatus cstatus-" + status.replace(/ /g, "-"); }
+
+  function statusBadge(status) {
+    return el("span", { "class": statusClass(status), text: STATUS_MARKS[status] + " " + status });
+  }
+
+  function percentText(score) {
+    return score.percent === null ? "\u2013" : score.percent.toFixed(1) + "%";
+  }
+
+  function scoreText(score) {
+    return percentText(score) + " passed (" + score.passed + " of " + score.assessed + " assessed)";
+  }
+
+  function cAccountLabel(account) {
+    return account.name ? account.name + " (" + account.id + ")" : account.id;
+  }
+
+  function cellKey(framework, control, accountId) { return [framework, control, accountId].join("|"); }
+
+  function findControl(framework, controlId) {
+    var fw = cv.frameworks.get(framework);
+    if (!fw) { return null; }
+    for (var n = 0; n < fw.controls.length; n++) { if (fw.controls[n].id === controlId) { return fw.controls[n]; } }
+    return null;
+  }
+
+  // One cell: its status, evidence and the ids of its findings (suppressed ones included), or null.
+  function complianceCell(key) {
+    var parts = key.split("|");
+    var control = parts.length === 3 ? findControl(parts[0], parts[1]) : null;
+    var index = cv && control ? cv.accountIndex.get(parts[2]) : undefined;
+    if (!control || index === undefined) { return null; }
+    var evidence = cv.data.evidence[control.evidence[index]] || {};
+    return { framework: parts[0], control: control, account: cv.data.accounts[index], index: index,
+      status: cv.data.statuses[control.cells.charAt(index)], evidence: evidence,
+      findingIds: evidence.finding_ids || [] };
+  }
+
+  // The findings table's id filter for a compliance cell (a saved view's "ids=control:..." key).
+  function complianceFindingIds(key) {
+    var cell = cv ? complianceCell(key.slice(CONTROL_KEY.length)) : null;
+    if (!cell) { return null; }
+    var live = cell.findingIds.filter(function (id) { return liveIds.has(id); });
+    return { ids: live, label: cell.framework + " " + cell.control.id + " in " + cAccountLabel(cell.account) };
+  }
+
+  var liveIds = new Set(findings.map(function (f) { return f.id; }));
+
+  function initCompliance() {
+    var node = $("compliance-data");
+    if (!node) { return; }
+    var data = JSON.parse(node.textContent);
+    cv = { data: data, frameworks: new Map(), accountIndex: new Map(), open: new Set(), cell: "",
+      selects: { framework: $("compliance-framework"), status: $("compliance-status"), account: $("compliance-account") },
+      root: $("compliance-frameworks"), details: new Map() };
+    data.frameworks.forEach(function (fw) { cv.frameworks.set(fw.id, fw); });
+    data.accounts.forEach(function (a, n) { cv.accountIndex.set(a.id, n); });
+
+    data.frameworks.forEach(function (fw) {
+      cv.selects.framework.appendChild(el("option", { value: fw.id, text: fw.id + " \u2013 " + percentText(fw.score) }));
+    });
+    STATUS_ORDER.forEach(function (status) {
+      cv.selects.status.appendChild(el("option", { value: status, text: STATUS_MARKS[status] + " " + status }));
+    });
+    data.accounts.forEach(function (a) { cv.selects.account.appendChild(el("option", { value: a.id, text: cAccountLabel(a) })); });
+
+    var summary = document.querySelector("#compliance-summary tbody");
+    data.frameworks.forEach(function (fw) {
+      var s = fw.score;
+      summary.appendChild(el("tr", { "data-framework": fw.id }, [
+        el("td", null, [el("button", { type: "button", "class": "link", "data-compliance-framework": fw.id, text: fw.id })]),
+        el("td", { "class": "num cpercent", text: percentText(s) }),
+        el("td", { "class": "num", text: String(s.passed) }), el("td", { "class": "num", text: String(s.failed) }),
+        el("td", { "class": "num", text: String(s.incomplete) }), el("td", { "class": "num", text: String(s.not_collected) }),
+        el("td", { "class": "num", text: String(s.manual) })
+      ]));
+      var body = el("div", { "class": "cframework-body" });
+      var details = el("details", { "class": "cframework", "data-framework": fw.id }, [
+        el("summary", null, [el("span", { "class": "cframework-name", text: fw.id }), " ",
+          el("span", { "class": "cframework-score muted" })]),
+        body
+      ]);
+      details.addEventListener("toggle", function () {
+        if (details.open) { cv.open.add(fw.id); renderFramework(fw); } else { cv.open.delete(fw.id); body.replaceChildren(); }
+      });
+      cv.details.set(fw.id, { node: details, body: body });
+      cv.root.appendChild(details);
+    });
+
+    summary.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-compliance-framework]");
+      if (!button) { return; }
+      cv.selects.framework.value = button.getAttribute("data-compliance-framework");
+      applyCompliance();
+      cv.details.get(cv.selects.framework.value).node.scrollIntoView({ behavior: "auto", block: "start" });
+    });
+    Object.keys(cv.selects).forEach(function (name) {
+      cv.selects[name].addEventListener("change", function () { applyCompliance(); });
+    });
+    $("compliance-clear").addEventListener("click", function () {
+      Object.keys(cv.selects).forEach(function (name) { cv.selects[name].value = ""; });
+      cv.cell = "";
+      applyCompliance();
+    });
+    cv.root.addEventListener("click", function (event) {
+      var show = event.target.closest("button.show-control-findings");
+      if (show) { showCellFindings(show.getAttribute("data-cell")); return; }
+      var cell = event.target.closest("td.ccell");
+      if (cell) { toggleCell(cell.getAttribute("data-cell")); }
+    });
+    cv.root.addEventListener("keydown", function (event) {
+      var cell = event.target.closest("td.ccell");
+      if (cell && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); toggleCell(cell.getAttribute("data-cell")); }
+    });
+    loadComplianceFromUrl();
+    applyCompliance();
+  }
+
+  function loadComplianceFromUrl() {
+    if (!hasUrl || location.hash.indexOf(URL_PREFIX) !== 0) { return; }
+    var params = new URLSearchParams(location.hash.slice(URL_PREFIX.length));
+    [["framework", "cframework"], ["status", "cstatus"], ["account", "caccount"]].forEach(function (pair) {
+      var value = params.get(pair[1]);
+      var select = cv.selects[pair[0]];
+      if (value && Array.prototype.some.call(select.options, function (o) { return o.value === value; })) { select.value = value; }
+    });
+    var key = params.get("ccell");
+    var cell = key ? complianceCell(key) : null;
+    if (cell) { cv.cell = key; cv.open.add(cell.framework); }
+  }
+
+  function saveComplianceToUrl() {
+    var params = new URLSearchParams();
+    if (cv.selects.framework.value) { params.set("cframework", cv.selects.framework.value); }
+    if (cv.selects.status.value) { params.set("cstatus", cv.selects.status.value); }
+    if (cv.selects.account.value) { params.set("caccount", cv.selects.account.value); }
+    if (cv.cell) { params.set("ccell", cv.cell); }
+    writeHash(params, COMPLIANCE_KEYS);
+  }
+
+  // Filters: a framework shows only its own table (opened); a status keeps the controls with a cell of that
+  // status among the accounts shown; an account shows only its column.
+  function applyCompliance() {
+    var framework = cv.selects.framework.value;
+    var accountId = cv.selects.account.value;
+    var accountAt = accountId ? cv.accountIndex.get(accountId) : undefined;
+    if (framework) { cv.open.add(framework); }
+    if (cv.cell) {
+      var open = complianceCell(cv.cell);
+      if (!open || (framework && open.framework !== framework) || (accountId && open.account.id !== accountId)) { cv.cell = ""; }
+    }
+    document.querySelectorAll("#compliance-summary tbody tr").forEach(function (row) {
+      row.classList.toggle("selected", row.getAttribute("data-framework") === framework);
+    });
+    cv.data.frameworks.forEach(function (fw) {
+      var entry = cv.details.get(fw.id);
+      entry.node.hidden = Boolean(framework) && fw.id !== framework;
+      var label = scoreText(fw.score);
+      if (accountAt !== undefined) { label += "; " + cAccountLabel(cv.data.accounts[accountAt]) + ": " + scoreText(fw.accounts[accountAt]); }
+      entry.node.querySelector(".cframework-score").textContent = label;
+      var shouldOpen = cv.open.has(fw.id) && !entry.node.hidden;
+      if (shouldOpen && !entry.node.open) {
+        entry.node.open = true;  // its toggle event draws it
+        renderFramework(fw);
+      } else if (entry.node.open) {
+        renderFramework(fw);
+      }
+    });
+    saveComplianceToUrl();
+  }
+
+  function visibleAccounts() {
+    var accountId = cv.selects.account.value;
+    var all = cv.data.accounts.map(function (_, n) { return n; });
+    return accountId ? all.filter(function (n) { return cv.data.accounts[n].id === accountId; }) : all;
+  }
+
+  function renderFramework(fw) {
+    var entry = cv.details.get(fw.id);
+    var columns = visibleAccounts();
+    var wanted = cv.selects.status.value;
+    var head = el("tr", null, [el("th", { scope: "col", "class": "ccontrol", text: "Control" })].concat(columns.map(function (n) {
+      var account = cv.data.accounts[n];
+      var score = fw.accounts[n];
+      return el("th", { scope: "col", "data-account-id": account.id, "class": "caccount" }, [
+        el("div", { "class": "caccount-name", text: account.name || account.id }),
+        el("div", { "class": "muted mono", text: account.id }),
+        el("div", { "class": "caccount-score", "data-percent": score.percent === null ? "" : String(score.percent),
+          title: scoreText(score), text: percentText(score) })
+      ]);
+    })));
+    var rows = document.createDocumentFragment();
+    fw.controls.forEach(function (control) {
+      var statuses = columns.map(function (n) { return cv.data.statuses[control.cells.charAt(n)]; });
+      if (wanted && statuses.indexOf(wanted) < 0) { return; }
+      var cells = columns.map(function (n, k) {
+        var status = statuses[k];
+        var key = cellKey(fw.id, control.id, cv.data.accounts[n].id);
+        return el("td", { "class": "ccell cstatus-" + status.replace(/ /g, "-") + (wanted && status !== wanted ? " dimmed" : "") +
+          (cv.cell === key ? " selected" : ""), "data-cell": key, "data-account-id": cv.data.accounts[n].id,
+          "data-status": status, tabindex: "0", role: "button", "aria-expanded": String(cv.cell === key),
+          title: fw.id + " " + control.id + " in " + cAccountLabel(cv.data.accounts[n]) + ": " + status,
+          text: STATUS_MARKS[status] + " " + status });
+      });
+      rows.appendChild(el("tr", { "class": "ccontrol-row", "data-control": control.id }, [
+        el("th", { scope: "row", "class": "ccontrol" }, [
+          el("span", { "class": "ccontrol-id", text: control.id }),
+          control.automated === false ? el("span", { "class": "ctag", text: "manual in the benchmark" }) : null,
+          el("div", { "class": "ccontrol-title", text: control.title }),
+          el("div", { "class": "muted rule-id", text: control.rules.length ? "rules: " + control.rules.join(", ") : "no rule" })
+        ])
+      ].concat(cells)));
+      var open = cv.cell ? complianceCell(cv.cell) : null;
+      if (open && open.framework === fw.id && open.control.id === control.id && columns.indexOf(open.index) >= 0) {
+        rows.appendChild(cellDetails(open, columns.length + 1));
+      }
+    });
+    if (!rows.childNodes.length) {
+      rows.appendChild(el("tr", { "class": "no-results" }, [
+        el("td", { colspan: String(columns.length + 1), "class": "empty", text: "No control of this framework matches these filters." })
+      ]));
+    }
+    entry.body.replaceChildren(el("div", { "class": "scroll" }, [
+      el("table", { "class": "cmatrix", "data-framework": fw.id }, [el("thead", null, [head]), el("tbody", null, [rows])])
+    ]));
+  }
+
+  function definitionList(pairs) {
+    return el("dl", { "class": "cfacts" }, pairs.filter(function (pair) { return pair[1]; }).map(function (pair) {
+      return el("div", null, [el("dt", { text: pair[0] }), el("dd", { text: pair[1] })]);
+    }));
+  }
+
+  function cellDetails(cell, span) {
+    var e = cell.evidence;
+    var key = cellKey(cell.framework, cell.control.id, cell.account.id);
+    var parts = [
+      el("h4", null, [cell.framework + " " + cell.control.id + " in " + cAccountLabel(cell.account) + " ", statusBadge(cell.status)]),
+      el("p", { "class": "ccontrol-title", text: cell.control.title }),
+      el("p", { "class": "creason", text: e.reason || "" }),
+      definitionList([
+        ["Rules", cell.control.rules.join(", ")],
+        ["Regions judged", Array.isArray(e.regions) ? e.regions.join(", ") || "none" : ""],
+        ["Regions not collected", Array.isArray(e.regions_not_collected) ? e.regions_not_collected.join(", ") : ""]
+      ])
+    ];
+    if (Array.isArray(e.findings) && e.findings.length) {
+      parts.push(el("h5", { text: "Findings (" + (e.total_findings || e.findings.length) + ")" }));
+      parts.push(el("table", { "class": "cfindings" }, [
+        el("thead", null, [el("tr", null, ["Rule", "Resource", "Region", "Message", ""].map(function (h) { return el("th", { text: h }); }))]),
+        el("tbody", null, e.findings.map(function (f) {
+          return el("tr", { "data-finding-id": String(f.id) }, [
+            el("td", { text: String(f.rule_id) }), el("td", null, [el("code", { text: String(f.resource_arn) })]),
+            el("td", { text: String(f.region || "") }), el("td", { text: String(f.message || "") }),
+            el("td", { text: f.suppressed ? "suppressed (accepted)" : "" })
+          ]);
+        }))
+      ]));
+      if (e.total_findings > e.findings.length) {
+        parts.push(el("p", { "class": "muted", text: "and " + (e.total_findings - e.findings.length) + " more (compliance-" + cell.framework + ".json lists their ids)" }));
+      }
+      var live = cell.findingIds.filter(function (id) { return liveIds.has(id); });
+      if (live.length) {
+        parts.push(el("button", { type: "button", "class": "show-control-findings", "data-cell": key,
+          text: "Show " + (live.length === 1 ? "this finding" : "these " + live.length + " findings") + " in the findings table" }));
+      }
+    }
+    if (Array.isArray(e.gaps) && e.gaps.length) {
+      parts.push(el("h5", { text: "What was not collected or not decidable" }));
+      parts.push(el("table", { "class": "cgaps" }, [
+        el("thead", null, [el("tr", null, ["Service", "Region", "Operation", "Error", "Message"].map(function (h) { return el("th", { text: h }); }))]),
+        el("tbody", null, e.gaps.map(function (g) {
+          return el("tr", null, [g.service, g.region, g.operation, g.error_code, g.message].map(function (v) {
+            return el("td", { text: String(v === undefined || v === null ? "" : v) });
+          }));
+        }))
+      ]));
+    }
+    parts.push(el("h5", { text: "Evidence" }));
+    parts.push(el("pre", { "class": "cevidence", text: pretty(e) }));
+    return el("tr", { "class": "cdetails-row", "data-details-for": key }, [
+      el("td", { colspan: String(span) }, [el("div", { "class": "details" }, parts)])
+    ]);
+  }
+
+  function toggleCell(key) {
+    cv.cell = cv.cell === key ? "" : key;
+    var cell = complianceCell(key);
+    if (cell) { renderFramework(cv.frameworks.get(cell.framework)); }
+    saveComplianceToUrl();
+    var focus = cv.root.querySelector('td.ccell[data-cell="' + CSS.escape(key) + '"]');
+    if (focus) { focus.focus(); }
+  }
+
+  function showCellFindings(key) {
+    var found = complianceFindingIds(CONTROL_KEY + key);
+    if (!found) { return; }
+    resetFilters();
+    setIdFilter(found.ids, found.label, CONTROL_KEY + key);
+    showFindings();
+  }
+
+  initCompliance();
 
   loadFromUrl();
   applyFilters();
