@@ -27,7 +27,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stderr(stderr):
             main(["demo", "--out", str(out), "--quiet"])
     # analyze's exit code on the same snapshot: one demo account refuses the audit role, so the audit is partial
-    assert exit_info.value.code == 3
+    assert exit_info.value.code == 3, stderr.getvalue()
     assert stderr.getvalue() == "exit 3: 1 account not audited, 1 partial (2 coverage gaps)\n"
     yield out
 

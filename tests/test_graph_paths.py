@@ -224,3 +224,71 @@ def test_paths_in_every_partition(partition: str) -> None:
     assert [p.nodes for p in g.paths_to_admin([PROD])] == [
         (arn(DEV, "user/ops"), DEV, arn(DEV, "root"), arn(PROD, "role/deploy"), PROD)
     ]
+
+
+# --- an account's administrator acts as any of its users and roles (takeover) ------------------------------
+CI = role_arn(DEV, "ci")
+SSO_ROLE = f"arn:aws:iam::{DEV}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Deploy_0123456789abcdef"
+SLR = f"arn:aws:iam::{DEV}:role/aws-service-role/codebuild.amazonaws.com/AWSServiceRoleForCodeBuild"
+DEPLOYER = user_arn(DEV, "deployer")
+PRINCIPAL_ARN_EXEMPT = {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{DEV}:role/break-glass"}}
+
+
+def _takeover_estate(prod_trusts: str, dev_scp: Any = None) -> Snapshot:
+    """DEV: three would-be attackers and the principal a production role trusts by its own ARN."""
+    to_prod = {"a": doc(allow("sts:AssumeRole", PROD_DEPLOY))}
+    named = {
+        CI: IamRole(arn=CI, name="ci", trust_policy=trust({"Service": "codebuild.amazonaws.com"}),
+                    inline_policies=(InlinePolicy(name="a", document=to_prod["a"]),)),
+        SSO_ROLE: IamRole(arn=SSO_ROLE, name="AWSReservedSSO_Deploy_0123456789abcdef",
+                          path="/aws-reserved/sso.amazonaws.com/", trust_policy=trust({"Federated": "x"}),
+                          inline_policies=(InlinePolicy(name="a", document=to_prod["a"]),)),
+        SLR: IamRole(arn=SLR, name="AWSServiceRoleForCodeBuild", path="/aws-service-role/codebuild.amazonaws.com/",
+                     trust_policy=trust({"Service": "codebuild.amazonaws.com"}),
+                     inline_policies=(InlinePolicy(name="a", document=to_prod["a"]),)),
+    }
+    dev = account(
+        DEV,
+        users=[
+            *(user(DEV, name, inline=inline) for name, inline in DEV_USERS.items()),
+            user(DEV, "deployer", inline=to_prod),
+        ],
+        roles=[named[prod_trusts]] if prod_trusts in named else [],
+    )
+    prod = _prod(role(PROD, "deploy", trust(prod_trusts), attached=[ADMIN_ARN]))
+    scps = [("guard", dev_scp, [DEV])] if dev_scp else []
+    return snapshot(dev, prod, org=organization(scps=scps))
+
+
+@pytest.mark.parametrize(
+    ("prod_trusts", "dev_scp", "expected"),
+    [
+        # the production role trusts one DEV role by ARN: DEV's admins rewrite that role's trust and use it
+        (CI, None, {"full-admin": False, "iam-admin": False, "escalator": False}),
+        # ... or one DEV user: DEV's admins give themselves its keys
+        (DEPLOYER, None, {"full-admin": False, "iam-admin": False, "escalator": False}),
+        # twin: an SCP on DEV forbids rewriting role trusts
+        (CI, doc(deny("iam:UpdateAssumeRolePolicy")), {}),
+        # twin: an SCP on DEV forbids every way of acting as a user
+        (DEPLOYER, doc(deny(["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"])), {}),
+        # an SCP exemption for one caller: only that caller may, so the path is conditional
+        (CI, doc(deny("iam:UpdateAssumeRolePolicy", Condition=PRINCIPAL_ARN_EXEMPT)),
+         {"full-admin": True, "iam-admin": True, "escalator": True}),
+        # twins: roles IAM does not let an administrator change
+        (SSO_ROLE, None, {}),
+        (SLR, None, {}),
+    ],
+    ids=["role", "user", "scp-denies-trust-rewrite", "scp-denies-credentials", "scp-exempts-one-caller",
+         "identity-center-role", "service-linked-role"],
+)
+def test_account_admin_acts_as_any_principal_of_the_account(
+    prod_trusts: str, dev_scp: Any, expected: dict[str, bool]
+) -> None:
+    g = build_access_graph(_takeover_estate(prod_trusts, dev_scp), ENVIRONMENTS)
+    found = {}
+    for path in g.paths_to_admin([PROD]):
+        name = path.source.rsplit("/", 1)[-1]
+        if name in DEV_USERS:
+            assert path.nodes == (path.source, DEV, prod_trusts, PROD_DEPLOY, PROD)
+            found[name] = path.conditional
+    assert found == expected

@@ -1,6 +1,7 @@
 """Building the access graph of a snapshot, one question per step: what the organisation holds
 (``structure``), who is administrator of what (``admin``), who can assume which role (``trusts``), who can
-escalate to what (``escalations``) and who reaches what through Identity Center (``identity_center``)."""
+escalate to what (``escalations``), what an account's administrator can act as (``takeover``) and who
+reaches what through Identity Center (``identity_center``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from auditor.graph.access_graph import AccessGraph
 from auditor.graph.escalations import add_escalations
 from auditor.graph.identity_center import add_identity_center
 from auditor.graph.structure import add_admins, add_structure
+from auditor.graph.takeover import add_account_takeovers
 from auditor.graph.trusts import add_trusts
 from auditor.iam.evaluate import Evaluator
 from auditor.model import Snapshot
@@ -43,6 +45,7 @@ def build_access_graph(
         add_trusts(graph, snapshot, evaluator, principals)
         if escalation:
             add_escalations(graph, evaluator, admins, principals)
+        add_account_takeovers(graph, evaluator, principals)  # after escalations: they make principals useful
         add_identity_center(graph, snapshot, evaluator)  # last: no edge it adds is one the steps above follow
     return graph
 
