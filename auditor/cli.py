@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from auditor import __version__
 from auditor.cli_options import AnalysisOptions, CollectionFlags, Flags
@@ -25,6 +26,7 @@ from auditor.console import printable
 from auditor.errors import UserError
 from auditor.findings import SEVERITIES, SEVERITY_RANK
 from auditor.outputs import PRIVATE_FILE_MODE, make_private_dirs
+from auditor.report.formats import FORMATS, choose_formats, format_help
 
 if TYPE_CHECKING:
     import boto3
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
     from auditor.snapshot_writer import SnapshotSink
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
-FORMATS = ("html", "json", "csv", "md", "ocsf", "compliance")
 DEFAULT_ROLE_NAME = "SecurityAuditRole"
 PROGRESS_LINE_ACCOUNTS = 10  # without a terminal, one progress line every this many accounts
 
@@ -51,11 +52,17 @@ def _split(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def _formats(values: Sequence[str]) -> tuple[str, ...]:
-    chosen = _split(values) or ("html", "json", "csv", "compliance")
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown:
-        raise UserError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    return chosen
+    return choose_formats(_split(values))
+
+
+def _complete_formats(
+    context: click.Context, parameter: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of --format: the registered formats (after any comma-separated ones already typed)."""
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [CompletionItem(prefix + name, help=f.files)
+            for name, f in FORMATS.items() if name.startswith(last)]
 
 
 def analysis_options(function: F) -> F:
@@ -72,8 +79,8 @@ def analysis_options(function: F) -> F:
             "--format",
             "formats",
             multiple=True,
-            help="Report formats: html, json, csv, md, ocsf, compliance (repeat or comma-separate). "
-            "Default html,json,csv,compliance (compliance.csv and one evidence JSON per framework).",
+            shell_complete=_complete_formats,
+            help=format_help(),
         ),
         click.option(
             "--config",

@@ -203,7 +203,7 @@ def test_history_is_not_recorded_when_the_reports_cannot_be_written(
     tmp_path: Path, snapshot_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run whose reports fail (disk full) is not the 'previous run' of the retry: --fail-on-new still fires."""
-    import auditor.report
+    import auditor.report.csv_report
 
     db, out = tmp_path / "history.sqlite", tmp_path / "report"
 
@@ -212,13 +212,13 @@ def test_history_is_not_recorded_when_the_reports_cannot_be_written(
 
     from auditor.errors import UserError
 
-    real = auditor.report.render_csv
-    monkeypatch.setattr(auditor.report, "render_csv", disk_full)
+    real = auditor.report.csv_report.render_csv
+    monkeypatch.setattr(auditor.report.csv_report, "render_csv", disk_full)
     code, _, err = run(["analyze", str(snapshot_dir), "--out", str(out), "--history", str(db)], capsys)
     assert (code, err) == (2, "error: disk full\n")
     assert _runs(db) == 0
     assert not out.exists() or list(out.iterdir()) == []
-    monkeypatch.setattr(auditor.report, "render_csv", real)
+    monkeypatch.setattr(auditor.report.csv_report, "render_csv", real)
     code, _, err = run(["analyze", str(snapshot_dir), "--out", str(out), "--history", str(db)], capsys)
     assert code == 0 and _runs(db) == 1
 

@@ -1,33 +1,54 @@
-"""Report renderers: findings.json (the contract), findings.csv, report.html, summary.md and the
-terminal summary. All of them read an ``AuditResult``; none of them talks to AWS."""
+"""Report renderers: findings.json (the contract), findings.csv, report.html, summary.md, OCSF, compliance
+and the terminal summary. All of them read an ``AuditResult``; none of them talks to AWS. The formats users
+choose from are the rows of ``auditor.report.formats.OUTPUT_FORMATS``.
+
+Importing this package is cheap (the CLI does it to build ``--help``): the renderers below load on first use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING
 
-from auditor.errors import UserError
-from auditor.outputs import OutputSet
-from auditor.report.compliance_report import COMPLIANCE_CSV, stage_compliance
-from auditor.report.csv_report import findings_frame, render_csv
-from auditor.report.html_report import render_html
-from auditor.report.json_report import findings_schema, render_json, validate_findings_document
-from auditor.report.markdown import render_markdown
-from auditor.report.ocsf import OCSF_FILE, ocsf_json
-from auditor.report.summary import posture_score, render_summary
-from auditor.result import AuditResult
+from auditor.report.formats import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    OUTPUT_FORMATS,
+    OutputFormat,
+    choose_formats,
+    stage_reports,
+    write_reports,
+)
 
-REPORT_FILES: dict[str, str] = {
-    "html": "report.html",
-    "json": "findings.json",
-    "csv": "findings.csv",
-    "md": "summary.md",
-    "ocsf": OCSF_FILE,
-    "compliance": COMPLIANCE_CSV,  # plus one evidence JSON per framework (compliance-<framework>.json)
+if TYPE_CHECKING:
+    from auditor.report.csv_report import findings_frame as findings_frame
+    from auditor.report.csv_report import render_csv as render_csv
+    from auditor.report.html_report import render_html as render_html
+    from auditor.report.json_report import findings_schema as findings_schema
+    from auditor.report.json_report import render_json as render_json
+    from auditor.report.json_report import validate_findings_document as validate_findings_document
+    from auditor.report.markdown import render_markdown as render_markdown
+    from auditor.report.summary import posture_score as posture_score
+    from auditor.report.summary import render_summary as render_summary
+
+_LAZY: dict[str, str] = {
+    "findings_frame": "auditor.report.csv_report",
+    "render_csv": "auditor.report.csv_report",
+    "render_html": "auditor.report.html_report",
+    "findings_schema": "auditor.report.json_report",
+    "render_json": "auditor.report.json_report",
+    "validate_findings_document": "auditor.report.json_report",
+    "render_markdown": "auditor.report.markdown",
+    "posture_score": "auditor.report.summary",
+    "render_summary": "auditor.report.summary",
 }
 
 __all__ = [
-    "REPORT_FILES",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "OUTPUT_FORMATS",
+    "OutputFormat",
+    "choose_formats",
     "findings_frame",
     "findings_schema",
     "posture_score",
@@ -42,42 +63,8 @@ __all__ = [
 ]
 
 
-def stage_reports(
-    result: AuditResult, out_dir: Path, formats: Sequence[str], outputs: OutputSet
-) -> dict[str, Path]:
-    """Render the requested reports into ``outputs`` (they appear in ``out_dir`` when it commits);
-    returns format -> final path. The findings document is validated against the schema first."""
-    unknown = [f for f in formats if f not in REPORT_FILES]
-    if unknown:
-        raise UserError(
-            f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(REPORT_FILES)}"
-        )
-    document = result.findings_document()
-    validate_findings_document(document)
-    renderers = {
-        "html": lambda: render_html(result, document),
-        "json": lambda: render_json(result, document),
-        "csv": lambda: render_csv(result),
-        "md": lambda: render_markdown(result),
-        "ocsf": lambda: ocsf_json(result),
-    }
-    staged: dict[str, Path] = {}
-    for name in dict.fromkeys(formats):
-        if name == "compliance":
-            staged[name] = stage_compliance(result, out_dir, outputs)[0]
-            continue
-        path = out_dir / REPORT_FILES[name]
-        outputs.stage_text(path, renderers[name]())
-        staged[name] = path
-    return staged
-
-
-def write_reports(
-    result: AuditResult, out_dir: Path, formats: Sequence[str] = ("html", "json", "csv")
-) -> dict[str, Path]:
-    """Write the requested reports into ``out_dir``, all of them or (on any failure) none; returns
-    format -> path written."""
-    with OutputSet() as outputs:
-        written = stage_reports(result, out_dir, formats, outputs)
-        outputs.commit()
-    return written
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
