@@ -1,4 +1,4 @@
-"""Credential-hygiene rules on credential-report rows built in code.
+"""Credential hygiene (rules/credential_hygiene.py): CRED-001..007 on credential-report rows built in code.
 
 moto's credential report has no ``<root_account>`` row and cannot age keys through the API, so root
 and age cases are seeded here as the report rows real AWS returns (the collector parses both shapes).
@@ -6,16 +6,12 @@ and age cases are seeded here as the report rows real AWS returns (the collector
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from auditor.config import AuditorConfig
-from auditor.engine import RuleContext, load_rules, run_rules
-from auditor.environment import EnvironmentInfo
 from auditor.model import AccountSnapshot, CredentialReportRow, IamData, Manifest, Snapshot
+from tests.rules.helpers import NOW, run_rule
 
-NOW = datetime(2026, 11, 26, tzinfo=UTC)
+FAMILY = ("CRED-001", "CRED-002", "CRED-003", "CRED-004", "CRED-005", "CRED-006", "CRED-007")
 ACCOUNT = "111111111111"
 ROOT_ARN = f"arn:aws:iam::{ACCOUNT}:root"
 STRONG = {"MinimumPasswordLength": 16, "PasswordReusePrevention": 24}
@@ -36,17 +32,7 @@ def _findings(
     snapshot = Snapshot(
         manifest=manifest, organization=None, accounts=(AccountSnapshot(account_id=ACCOUNT, iam=iam),)
     )
-    context = RuleContext(
-        snapshot=snapshot,
-        config=AuditorConfig(),
-        environments={ACCOUNT: EnvironmentInfo("prod", "test")},
-        graph=None,
-        now=NOW,
-    )  # type: ignore[arg-type]
-    rules = [r for r in load_rules() if r.id.startswith("CRED-")]
-    findings, gaps = run_rules(rules, context)
-    assert gaps == []
-    return {(f.rule_id, f.resource_arn) for f in findings}
+    return {(f.rule_id, f.resource_arn) for rule_id in FAMILY for f in run_rule(rule_id, snapshot)}
 
 
 def _user(name: str) -> str:
