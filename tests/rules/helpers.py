@@ -39,3 +39,11 @@ def assert_risky_and_benign(rule_id: str, risky: Snapshot, benign: Snapshot, exp
     assert arns(findings) == expected
     assert run_rule(rule_id, benign, config=config) == []
     return findings
+
+
+def undetermined(rule_id: str, snapshot: Snapshot, *, config: AuditorConfig | None = None,
+                 now: datetime = NOW) -> list[str]:
+    """The messages of the accounts ``rule_id`` could not decide on ``snapshot`` (its Undetermined answers)."""
+    result = analyze(snapshot, config or AuditorConfig(), RuleSelection(only=(rule_id,)), now=now)
+    return [gap.message for gap in result.coverage
+            if gap.operation == f"rule {rule_id}" and gap.error_code == "Undetermined"]
