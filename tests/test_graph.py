@@ -482,9 +482,9 @@ def test_identity_center_reuses_the_provisioned_role() -> None:
 
 def test_permission_set_admin_test_on_the_identity_center_fixtures() -> None:
     """The one admin test that ADMIN-006 and the graph share."""
-    from tests.test_identity_center import PERMISSION_SETS
-    from tests.test_identity_center import PROD as IC_PROD
-    from tests.test_identity_center import _snapshot as ic_snapshot
+    from tests.rules.test_identity_center import PERMISSION_SETS
+    from tests.rules.test_identity_center import PROD as IC_PROD
+    from tests.rules.test_identity_center import _snapshot as ic_snapshot
 
     snap = ic_snapshot(None)
     evaluator = Evaluator(snap)
