@@ -170,11 +170,27 @@ def breaker_for(limiter: RateLimiter) -> ServerErrorBreaker:
 # --- the per-Region entry point -----------------------------------------------------------------------
 
 
+# A collected service's fetch-and-transform: (client, Region, the Region's GetResources answer, the account's
+# roles, the account's gaps) -> the Resources it found. It lets AWS errors of its listing propagate (the table's
+# one wrapper, ``collect_listed``, turns them into a coverage gap) and records per-resource read failures itself.
+Collector = Callable[[Client, str, Tags, RoleIndex, Gaps], Iterable[Resource]]
+
+
 @dataclass(frozen=True)
-class _Service:
+class Collected:
+    """One row of the collected-services table (``auditor.collect.resources.COLLECTED_SERVICES``).
+
+    ``calls`` are every operation the collector may call besides ``operation`` (each on the read-only
+    allow-list, checked by tests/test_collected_services.py); ``types`` the ``Resource.type`` values it yields.
+    A workload row is retried less, skipped where AWS does not offer the service, and not asked again in a
+    Region after repeated server errors (``ServerErrorBreaker``)."""
+
     service: str  # botocore service name
     operation: str  # the listing that names the gap when the service fails in a Region
-    collect: Callable[[Client, str, Tags, RoleIndex, Gaps], list[Resource]]
+    types: tuple[str, ...]
+    calls: tuple[str, ...]
+    collect: Collector
+    workload: bool = True
 
 
 def compute_resources(
@@ -182,13 +198,22 @@ def compute_resources(
     breaker: ServerErrorBreaker | None = None,
 ) -> list[Resource]:
     """Every workload of the Region's offered services (``clients`` holds one client per offered service)."""
+    return collect_listed(SERVICES, lambda entry: clients.get(entry.service), region, tagged, roles, gaps, breaker)
+
+
+def collect_listed(
+    entries: Iterable[Collected], client_for: Callable[[Collected], Client | None], region: str, tagged: Tags,
+    roles: RoleIndex, gaps: Gaps, breaker: ServerErrorBreaker | None = None,
+) -> list[Resource]:
+    """The one error wrapper of the collected-services table: each row runs on its client (None: not offered
+    here, skipped); a row that fails is one coverage gap (account, service, Region) and never stops the others."""
     breaker = breaker if breaker is not None else ServerErrorBreaker()
     found: list[Resource] = []
-    for entry in SERVICES:
-        client = clients.get(entry.service)
+    for entry in entries:
+        client = client_for(entry)
         if client is None:
             continue
-        reason = breaker.tripped(entry.service, region)
+        reason = breaker.tripped(entry.service, region) if entry.workload else None
         if reason is not None:
             gaps.add(entry.service, entry.operation, "SkippedAfterServerErrors", reason, region=region)
             continue
@@ -199,7 +224,7 @@ def compute_resources(
                 continue  # no such endpoint in this Region: the service is not offered here
             # Named after the call that failed (a ClientError knows it), else after the service's listing.
             gaps.record(entry.service, getattr(exc, "operation_name", "") or entry.operation, exc, region=region)
-            if server_error(exc):
+            if entry.workload and server_error(exc):
                 breaker.failed(entry.service, region, roles.account_id)
     return found
 
@@ -617,19 +642,25 @@ def _code_interpreters(client: Client, region: str, tagged: Tags, roles: RoleInd
     return code_interpreter_resources(_fetch_code_interpreters(client, region, gaps), region, tagged, roles)
 
 
-SERVICES: tuple[_Service, ...] = (
-    _Service("ec2", "DescribeLaunchTemplateVersions", _launch_templates),
-    _Service("ecs", "ListClusters", _ecs),
-    _Service("codebuild", "ListProjects", _codebuild),
-    _Service("cloudformation", "DescribeStacks", _cloudformation),
-    _Service("cloudformation", "ListStackSets", _stack_sets),
-    _Service("glue", "GetJobs", _glue_jobs),
-    _Service("glue", "GetDevEndpoints", _glue_dev_endpoints),
-    _Service("sagemaker", "ListNotebookInstances", _sagemaker),
-    _Service("apprunner", "ListServices", _apprunner),
-    _Service("stepfunctions", "ListStateMachines", _state_machines),
-    _Service("bedrock-agent", "ListAgents", _bedrock_agents),
-    _Service("bedrock-agentcore-control", "ListCodeInterpreters", _code_interpreters),
-    _Service("datapipeline", "ListPipelines", _datapipeline),
+SERVICES: tuple[Collected, ...] = (
+    Collected("ec2", "DescribeLaunchTemplateVersions", ("ec2:launch-template",), (), _launch_templates),
+    Collected("ecs", "ListClusters", ("ecs:cluster", "ecs:task-definition", "ecs:service"),
+              ("DescribeClusters", "ListServices", "DescribeServices", "ListTaskDefinitionFamilies",
+               "DescribeTaskDefinition"), _ecs),
+    Collected("codebuild", "ListProjects", ("codebuild:project",), ("BatchGetProjects",), _codebuild),
+    Collected("cloudformation", "DescribeStacks", ("cloudformation:stack",), (), _cloudformation),
+    Collected("cloudformation", "ListStackSets", ("cloudformation:stackset",), (), _stack_sets),
+    Collected("glue", "GetJobs", ("glue:job",), (), _glue_jobs),
+    Collected("glue", "GetDevEndpoints", ("glue:devEndpoint",), (), _glue_dev_endpoints),
+    Collected("sagemaker", "ListNotebookInstances", ("sagemaker:notebook-instance",),
+              ("DescribeNotebookInstance",), _sagemaker),
+    Collected("apprunner", "ListServices", ("apprunner:service",), ("DescribeService",), _apprunner),
+    Collected("stepfunctions", "ListStateMachines", ("states:stateMachine",), ("DescribeStateMachine",),
+              _state_machines),
+    Collected("bedrock-agent", "ListAgents", ("bedrock:agent",), ("GetAgent",), _bedrock_agents),
+    Collected("bedrock-agentcore-control", "ListCodeInterpreters", ("bedrock-agentcore:code-interpreter",),
+              ("GetCodeInterpreter",), _code_interpreters),
+    Collected("datapipeline", "ListPipelines", ("datapipeline:pipeline",), ("GetPipelineDefinition",),
+              _datapipeline),
 )
 COMPUTE_SERVICES: tuple[str, ...] = tuple(dict.fromkeys(entry.service for entry in SERVICES))
