@@ -122,6 +122,7 @@ def _reach(start: Iterable[str], arcs: Iterable[tuple[str, str]]) -> set[str]:
 class CutResult:
     changes: tuple[Change, ...]  # ranked: most source-target pairs closed first
     pairs_closed: dict[Change, int]  # estimated on the graph, in rank order
+    edges_of: dict[Change, tuple[tuple[str, str], ...]]  # access-graph edges (source, target) each change removes
     uncut: tuple[Edge, ...]  # edges on remaining paths that no known change removes
     pairs_before: int
     pairs_after: int
@@ -249,9 +250,15 @@ def plan_cut(
     ranked, closed = counter.rank(selected, model)
     before = counter.count(frozenset())
     after = counter.count(frozenset(ranked))
+    edges_of: dict[Change, tuple[tuple[str, str], ...]] = {}
+    for change in ranked:
+        cut = cut_by.get(change, frozenset()) if isinstance(change, AttachScp) else frozenset(
+            e.index for e in scope.edges if change in _leaf_changes(e.formula))
+        edges_of[change] = tuple(sorted({(scope.edges[i].source, scope.edges[i].target) for i in cut}))
     return CutResult(
         changes=tuple(ranked),
         pairs_closed=closed,
+        edges_of=edges_of,
         uncut=tuple(uncut),
         pairs_before=before,
         pairs_after=after,

@@ -40,6 +40,8 @@ class PlanStep:
     opens: tuple[str, ...]  # finding ids the step made appear (an SCP is itself reviewed by the rules)
     paths_cut: int  # (source, target account) pairs with a path to admin before the step and none after
     cost: int  # tenths of a change (auditor.plan.model.COST)
+    # access-graph edges (source, target) the step removes, as the cut saw them (the organisation picture)
+    cut_edges: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class PlanStep:
             "opens": list(self.opens),
             "paths_cut": self.paths_cut,
             "cost": self.cost,
+            "cut_edges": [{"source": source, "target": target} for source, target in self.cut_edges],
         }
 
 

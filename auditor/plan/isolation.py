@@ -92,6 +92,7 @@ def build_plan(
     pairs_before = set(observed.pairs)
     costs: dict[Change, int] = {}
     cut = observed.cut(snapshot, costs)
+    edges_of = dict(cut.edges_of)
     pending = list(cut.changes)
     uncut: tuple[Edge, ...] = cut.uncut
     observed.release()
@@ -116,6 +117,7 @@ def build_plan(
                 opens=tuple(sorted(after_ids - ids)),
                 paths_cut=len(pairs - step_view.pairs),
                 cost=costs[change],
+                cut_edges=edges_of.get(change, ()),
             )
         )
         done.append(change)
@@ -124,6 +126,7 @@ def build_plan(
             rounds += 1
             repair = step_view.cut(current, costs)
             pending = [c for c in repair.changes if c not in done]
+            edges_of.update(repair.edges_of)
             uncut = repair.uncut
         step_view.release()
     remaining = tuple(
