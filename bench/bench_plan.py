@@ -12,17 +12,17 @@ import gc
 import resource
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_graph import synthetic_snapshot, timed  # noqa: E402
-
-from auditor.config import AuditorConfig, EnvironmentConfig  # noqa: E402
-from auditor.graph import build_access_graph  # noqa: E402
-from auditor.plan.cut import plan_cut  # noqa: E402
-from auditor.plan.isolation import analyze_with_plan  # noqa: E402
-from auditor.plan.model import PlanModel  # noqa: E402
+from auditor.config import AuditorConfig, EnvironmentConfig
+from auditor.graph import build_access_graph
+from auditor.plan.cut import plan_cut
+from auditor.plan.isolation import analyze_with_plan
+from auditor.plan.model import PlanModel
+from bench.bench_graph import synthetic_snapshot, timed
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     config = AuditorConfig(environments=EnvironmentConfig(accounts=envs))
     gc.collect()
     graph = timed("build_access_graph", lambda: build_access_graph(snap, envs))
-    cut = timed("plan cut (graph only)", lambda: plan_cut(PlanModel(snap, graph), envs))
+    cut = timed("plan cut (graph only)", partial(plan_cut, PlanModel(snap, graph), envs))
     print(f"cut: {len(cut.changes)} changes, cost {cut.cost / 10:g}, pairs {cut.pairs_before} -> {cut.pairs_after}, "
           f"{len(cut.uncut)} uncuttable edges")
     for change in cut.changes:
