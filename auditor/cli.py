@@ -31,7 +31,9 @@ from auditor.report.formats import FORMATS, choose_formats, format_help
 if TYPE_CHECKING:
     import boto3
 
+    from auditor.analyze import RuleSelection
     from auditor.collect import CollectOptions
+    from auditor.config import AuditorConfig
     from auditor.history import PendingRun
     from auditor.model import Snapshot
     from auditor.outputs import OutputSet
@@ -43,6 +45,7 @@ DEFAULT_ROLE_NAME = "SecurityAuditRole"
 PROGRESS_LINE_ACCOUNTS = 10  # without a terminal, one progress line every this many accounts
 
 F = TypeVar("F", bound=Callable[..., None])
+Analysis = Callable[["Snapshot", "AuditorConfig", "RuleSelection"], "AuditResult"]
 V = TypeVar("V")
 
 
@@ -126,6 +129,12 @@ def analysis_options(function: F) -> F:
             help="Exit 1 when a finding of this severity or higher exists.",
         ),
         click.option("--quiet", is_flag=True, help="Print nothing but errors."),
+        click.option(
+            "--no-plan",
+            "no_plan",
+            is_flag=True,
+            help="Do not compute the isolation plan (plan.json): it re-analyses the snapshot once per step.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -216,6 +225,10 @@ def _report_lines(result: AuditResult, written: dict[str, Path], quiet: bool) ->
 
     if not quiet:
         click.echo(render_summary(result))
+        if result.plan is not None:  # the isolation plan (issue 12 §3)
+            from auditor.report.plan_report import render_plan_text
+
+            click.echo(render_plan_text(result.plan, commands=False))
         for kind, path in written.items():
             click.echo(f"{kind:>5}: {path}")
 
@@ -291,15 +304,19 @@ def _snapshot_flag() -> str:
 
 
 def _analyze_and_report(
-    snapshot: Snapshot, out: Path, options: AnalysisOptions, snapshot_dir: Path | None = None,
+    snapshot: Snapshot,
+    out: Path,
+    options: AnalysisOptions,
+    snapshot_dir: Path | None = None,
     place_snapshot: Callable[[OutputSet], None] | None = None,
+    analysis: Analysis | None = None,
 ) -> AuditResult:
     """Analyse, then write every output (the snapshot when ``snapshot_dir`` is given, the reports) and
     record the run in the history store: all of it, or (on any failure or Ctrl-C) none of it.
     ``place_snapshot`` stages a snapshot already written (streamed) instead of writing ``snapshot`` out."""
     from dataclasses import replace
 
-    from auditor.analyze import RuleSelection, analyze
+    from auditor.analyze import RuleSelection
     from auditor.config import load_config, resolve_config_path
     from auditor.history import begin_run
     from auditor.outputs import OutputSet
@@ -316,7 +333,9 @@ def _analyze_and_report(
         rules_dirs=options.rules_dirs,
         suppressions=load_suppressions(suppressions_file) if suppressions_file else (),
     )
-    result = analyze(snapshot, config, selection)
+    if analysis is None:
+        analysis = _plan_analysis if options.plan else _plain_analysis
+    result = analysis(snapshot, config, selection)
     for gap in result.coverage:  # a rule that crashed: named here, not only in the report's coverage view
         if gap.service == "auditor" and gap.operation.startswith("rule ") and gap.error_code != "Undetermined":
             click.echo(f"warning: {gap.operation} failed and reported nothing: {gap.error_code}: "
@@ -335,6 +354,10 @@ def _analyze_and_report(
                 else:
                     fill_snapshot_directory(snapshot, outputs.stage_directory(target))
             written = stage_reports(result, out, _formats(options.formats), outputs)
+            if result.plan is not None:  # plan.json beside the findings (issue 12 §3)
+                from auditor.report.plan_report import stage_plan
+
+                written["plan"] = stage_plan(result.plan, out, outputs)
             # the history store is committed last, after every output is in place
             outputs.commit(finalize=pending.commit if pending else None)
     except BaseException:
@@ -343,6 +366,18 @@ def _analyze_and_report(
         raise
     _report_lines(result, written, options.quiet)
     return result
+
+
+def _plain_analysis(snapshot: Snapshot, config: AuditorConfig, selection: RuleSelection) -> AuditResult:
+    from auditor.analyze import analyze
+
+    return analyze(snapshot, config, selection)
+
+
+def _plan_analysis(snapshot: Snapshot, config: AuditorConfig, selection: RuleSelection) -> AuditResult:
+    from auditor.plan.isolation import analyze_with_plan
+
+    return analyze_with_plan(snapshot, config, selection)
 
 
 def _history_info(pending: PendingRun) -> HistoryInfo:
@@ -571,14 +606,46 @@ def collect(**params: object) -> None:
 @cli.command()
 @click.argument("snapshot_dir", type=click.Path(path_type=Path))
 @analysis_options
+@click.option(
+    "--what-if",
+    "what_if",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="plan.json: apply its steps to the snapshot, analyse the result (the reports describe the changed "
+    "organisation) and print which findings and paths to production admin close and which remain.",
+)
 def analyze(snapshot_dir: Path, **params: object) -> None:
     """Analyse a snapshot offline (no AWS access) and write the reports."""
     from auditor.snapshot import read_snapshot
 
     options = AnalysisOptions.read(Flags.of_current_command(params))
+    steps = None
+    if options.what_if is not None:
+        from auditor.plan.document import load_plan_steps
+
+        steps = load_plan_steps(options.what_if)  # a bad plan fails before the snapshot is read
     snapshot = read_snapshot(snapshot_dir)
     out = options.out or snapshot_dir.parent / f"{snapshot_dir.name}-report"
-    result = _analyze_and_report(snapshot, out, options)
+    if steps is None:
+        result = _analyze_and_report(snapshot, out, options)
+        sys.exit(_exit_code(result, options, snapshot))
+    from auditor.plan.changes import ChangeError
+    from auditor.plan.whatif import WhatIf, apply_steps, render_what_if, what_if
+
+    try:
+        apply_steps(snapshot, steps)  # a step that does not apply is a one-line error before any analysis
+    except ChangeError as exc:
+        raise UserError(f"--what-if {options.what_if}: {exc}") from None
+    compared: list[WhatIf] = []
+
+    def analysis(snap: Snapshot, config: AuditorConfig, selection: RuleSelection) -> AuditResult:
+        _, after, comparison = what_if(snap, config, steps, selection, plan=options.plan)
+        compared.append(comparison)
+        return after
+
+    result = _analyze_and_report(snapshot, out, options, analysis=analysis)
+    if not options.quiet:
+        click.echo(render_what_if(compared[0], result))
     sys.exit(_exit_code(result, options, snapshot))
 
 
@@ -659,6 +726,47 @@ def rules_show(rule_id: str, rules_dirs: tuple[Path, ...]) -> None:
         click.echo("\nCompliance:")
         for framework, ids in current.compliance.items():
             click.echo(f"  {framework}: {', '.join(ids)}")
+
+
+# --- isolation plan (issue 12 §3) ---
+
+
+@cli.command("plan")
+@click.argument("snapshot_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Directory for plan.json (default: SNAPSHOT_DIR-report, beside analyze's findings).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="auditor.yaml, for its environments (default: ./auditor.yaml if present).")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra rule directories (their findings count in each step's 'closes').")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def plan_command(snapshot_dir: Path, out: Path | None, config_path: Path | None, rules_dirs: tuple[Path, ...],
+                 quiet: bool) -> None:
+    """The fewest changes that cut every path from non-production, sandbox and external principals to
+    production admin: write plan.json and print the plan with its AWS CLI commands."""
+    from auditor.analyze import RuleSelection
+    from auditor.config import load_config
+    from auditor.outputs import OutputSet, check_output_directory
+    from auditor.plan.isolation import analyze_with_plan
+    from auditor.report.plan_report import render_plan_text, stage_plan
+    from auditor.snapshot import read_snapshot
+
+    out = out or snapshot_dir.parent / f"{snapshot_dir.name}-report"
+    config = load_config(config_path)
+    check_output_directory(out)
+    snapshot = read_snapshot(snapshot_dir)
+    result = analyze_with_plan(snapshot, config, RuleSelection(rules_dirs=rules_dirs))
+    assert result.plan is not None
+    with OutputSet() as outputs:
+        path = stage_plan(result.plan, out, outputs)
+        outputs.commit()
+    if not quiet:
+        click.echo(render_plan_text(result.plan))
+        click.echo(f" plan: {path}")
+    reason = _partial_reason(snapshot)
+    if reason:
+        _exit_reason(EXIT_PARTIAL, reason)
+    sys.exit(EXIT_PARTIAL if reason else EXIT_OK)
 
 
 # --- compliance (issue 13) ---

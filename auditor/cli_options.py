@@ -95,6 +95,8 @@ class AnalysisOptions:
     fail_on: Severity | None
     quiet: bool
     force: bool = False  # replace a snapshot directory that is not an earlier snapshot (audit, demo)
+    plan: bool = True  # compute the isolation plan and write plan.json (--no-plan: skip it)
+    what_if: Path | None = None  # analyze --what-if plan.json
 
     @classmethod
     def read(cls, flags: Flags) -> AnalysisOptions:
@@ -111,6 +113,8 @@ class AnalysisOptions:
             fail_on=flags.severity("fail_on"),
             quiet=flags.flag("quiet"),
             force=flags.flag("force") if flags.has("force") else False,
+            plan=not flags.flag("no_plan"),
+            what_if=flags.optional_path("what_if") if flags.has("what_if") else None,
         )
 
 

@@ -364,3 +364,75 @@ def test_applying_the_plan_leaves_no_path_to_production_admin(snap: Snapshot) ->
     assert result.paths_after == (), (plan.remaining, [s.description for s in plan.steps])
     assert plan.paths_after == 0 and plan.remaining == ()
     assert len(result.paths_before) == plan.paths_before == sum(s.paths_cut for s in plan.steps)
+
+
+# --- the command line: auditor plan, plan.json beside the findings, analyze --what-if ---------------------------
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from auditor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        main(argv)
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), out.getvalue(), err.getvalue()
+
+
+def _three_dev_roles(tmp_path: Any) -> Any:
+    from auditor.snapshot import write_snapshot
+
+    dev = account(DEV, roles=[_assumer(DEV, f"d{i}", role_arn(PROD, f"p{i}")) for i in range(3)])
+    prod = account(PROD, roles=[_prod_admin(f"p{i}", role_arn(DEV, f"d{i}")) for i in range(3)])
+    return write_snapshot(_org(dev, prod), tmp_path / "snap")
+
+
+def test_plan_command_writes_plan_json_and_prints_the_plan(tmp_path: Any) -> None:
+    snap_dir = _three_dev_roles(tmp_path)
+    code, out, _ = _cli(["plan", str(snap_dir), "--out", str(tmp_path / "p")])
+    assert code == 0
+    document = json.loads((tmp_path / "p" / "plan.json").read_text())
+    validate_plan_document(document)
+    (step,) = document["steps"]
+    assert step["kind"] == "attach-scp" and step["target_id"] == NONPROD_OU and step["paths_cut"] == 3
+    assert "1 step(s) cut 3 of 3 path(s)" in out and f"[{step['id']}]" in out
+    assert "$(aws organizations create-policy --type SERVICE_CONTROL_POLICY" in out
+
+
+def test_analyze_writes_plan_json_beside_the_findings_and_what_if_replays_it(tmp_path: Any) -> None:
+    snap_dir = _three_dev_roles(tmp_path)
+    code, out, _ = _cli(["analyze", str(snap_dir), "--out", str(tmp_path / "r"), "--format", "json,html"])
+    assert code == 0 and "Isolation plan: 1 step(s)" in out
+    plan = json.loads((tmp_path / "r" / "plan.json").read_text())
+    findings = json.loads((tmp_path / "r" / "findings.json").read_text())
+    (step,) = plan["steps"]
+    assert set(step["closes"]) <= {f["id"] for f in findings["findings"]} and step["closes"]
+    assert f'data-step-id="{step["id"]}"' in (tmp_path / "r" / "report.html").read_text()
+    code, out, _ = _cli(["analyze", str(snap_dir), "--out", str(tmp_path / "w"), "--format", "json",
+                         "--what-if", str(tmp_path / "r" / "plan.json")])
+    assert code == 0
+    assert f"findings closed: {len(step['closes'])}" in out and "3 before, 0 after" in out
+    after = json.loads((tmp_path / "w" / "findings.json").read_text())
+    assert not {f["id"] for f in after["findings"]} & set(step["closes"])
+    assert json.loads((tmp_path / "w" / "plan.json").read_text())["steps"] == []
+    # --no-plan: no plan.json, no plan printed
+    code, out, _ = _cli(["analyze", str(snap_dir), "--out", str(tmp_path / "n"), "--format", "json", "--no-plan"])
+    assert code == 0 and not (tmp_path / "n" / "plan.json").exists() and "Isolation plan" not in out
+
+
+def test_what_if_with_a_plan_that_does_not_fit_is_one_line(tmp_path: Any) -> None:
+    snap_dir = _three_dev_roles(tmp_path)
+    foreign = {"schema_version": "1.0", "steps": [{
+        "id": "PLAN-000000000000", "rank": 1, "kind": "remove-trust-principal", "description": "d", "cli": "c",
+        "closes": [], "paths_cut": 0, "role_arn": role_arn(PROD, "missing"), "principal": root(DEV)}]}
+    (tmp_path / "plan.json").write_text(json.dumps(foreign))
+    code, out, err = _cli(["analyze", str(snap_dir), "--out", str(tmp_path / "w"), "--what-if",
+                           str(tmp_path / "plan.json")])
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "PLAN-000000000000" in err and "not in the snapshot" in err
+    assert not (tmp_path / "w").exists()
+    code, _, err = _cli(["analyze", str(snap_dir), "--what-if", str(tmp_path / "none.json")])
+    assert code == 2 and "no such file" in err

@@ -72,15 +72,18 @@ def analyze_with_plan(
     config: AuditorConfig,
     selection: RuleSelection | None = None,
     now: datetime | None = None,
+    *,
+    observed: GraphObserver | None = None,
 ) -> AuditResult:
-    """``analyze`` with the isolation plan on the result (one more analysis per step)."""
+    """``analyze`` with the isolation plan on the result (one more analysis per step). ``observed``, when given,
+    holds afterwards the (source, target account) pairs of the snapshot as given."""
     now = now or datetime.now(UTC)
     selection = selection or RuleSelection()
 
     def reanalyze(snap: Snapshot, hook: Callable[[AccessGraph], None]) -> AuditResult:
         return analyze(snap, config, selection, now, on_graph=hook)
 
-    observed = GraphObserver()
+    observed = observed or GraphObserver()
     before = reanalyze(snapshot, observed)
     plan = build_plan(snapshot, before, observed, reanalyze, now)
     return replace(before, plan=plan)

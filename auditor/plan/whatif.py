@@ -14,7 +14,7 @@ from auditor.console import printable
 from auditor.model import Snapshot
 from auditor.plan.changes import Change, ChangeError
 from auditor.plan.cut import SOURCE_ENVIRONMENTS, TARGET_ENVIRONMENTS
-from auditor.plan.isolation import GraphObserver, Pair
+from auditor.plan.isolation import GraphObserver, Pair, analyze_with_plan
 from auditor.result import AuditResult
 
 
@@ -44,16 +44,22 @@ def what_if(
     steps: Sequence[tuple[str, Change]],
     selection: RuleSelection | None = None,
     now: datetime | None = None,
+    *,
+    plan: bool = False,
 ) -> tuple[Snapshot, AuditResult, WhatIf]:
-    """(changed snapshot, its analysis, the comparison with the snapshot as given)."""
+    """(changed snapshot, its analysis, the comparison with the snapshot as given); with ``plan`` the changed
+    snapshot's analysis carries its own isolation plan (what is left to cut)."""
     now = now or datetime.now(UTC)
     selection = selection or RuleSelection()
     changed = apply_steps(snapshot, steps)
     seen_before, seen_after = GraphObserver(), GraphObserver()
     before = analyze(snapshot, config, selection, now, on_graph=seen_before)
     seen_before.release()
-    after = analyze(changed, config, selection, now, on_graph=seen_after)
-    seen_after.release()
+    if plan:
+        after = analyze_with_plan(changed, config, selection, now, observed=seen_after)
+    else:
+        after = analyze(changed, config, selection, now, on_graph=seen_after)
+        seen_after.release()
     ids_before, ids_after = {f.id for f in before.findings}, {f.id for f in after.findings}
     comparison = WhatIf(
         steps=tuple(step_id for step_id, _ in steps),
