@@ -2,6 +2,7 @@
 the cut on the access graph, then the re-analysis of each step, printing time, steps and peak memory.
 
 Run: .venv/bin/python bench/bench_plan.py [--accounts 200] [--principals-per-account 100] [--cut-only]
+     [--snapshot DIR]  (e.g. DIR written by bench/synth_org.py --accounts 200 --out DIR)
 (not part of the test suite).
 """
 
@@ -11,6 +12,7 @@ import argparse
 import gc
 import resource
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -18,10 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditor.config import AuditorConfig, EnvironmentConfig
+from auditor.environment import classify_accounts
 from auditor.graph import build_access_graph
 from auditor.plan.cut import plan_cut
 from auditor.plan.isolation import analyze_with_plan
 from auditor.plan.model import PlanModel
+from auditor.snapshot import read_snapshot
 from bench.bench_graph import synthetic_snapshot, timed
 
 
@@ -30,9 +34,19 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--principals-per-account", type=int, default=100)
     parser.add_argument("--cut-only", action="store_true", help="time the cut on the graph, not the re-analysis")
+    parser.add_argument("--snapshot", type=Path, default=None,
+                        help="plan this snapshot directory instead (e.g. one bench/synth_org.py wrote)")
     args = parser.parse_args()
-    snap, envs = timed("synthetic snapshot", lambda: synthetic_snapshot(args.accounts, args.principals_per_account))
-    config = AuditorConfig(environments=EnvironmentConfig(accounts=envs))
+    if args.snapshot is not None:
+        snap = timed("read snapshot", lambda: read_snapshot(args.snapshot))
+        config = AuditorConfig()
+        envs = {k: v.environment for k, v in classify_accounts(snap, config).items()}
+    else:
+        snap, envs = timed("synthetic snapshot",
+                           lambda: synthetic_snapshot(args.accounts, args.principals_per_account))
+        config = AuditorConfig(environments=EnvironmentConfig(accounts=envs))
+    print(f"{len(snap.accounts)} accounts; environments: "
+          f"{', '.join(f'{e} {n}' for e, n in sorted(Counter(envs.values()).items()))}")
     gc.collect()
     graph = timed("build_access_graph", lambda: build_access_graph(snap, envs))
     cut = timed("plan cut (graph only)", partial(plan_cut, PlanModel(snap, graph), envs))
@@ -47,8 +61,11 @@ def main() -> None:
         result = timed("analyze + plan (re-analysis)", lambda: analyze_with_plan(snap, config, now=now))
         plan = result.plan
         assert plan is not None
-        print(f"plan: {len(plan.steps)} steps, paths {plan.paths_before} -> {plan.paths_after}, "
-              f"{sum(len(s.closes) for s in plan.steps)} findings closed, {len(result.findings)} findings before")
+        print(f"plan: {len(plan.steps)} steps, cost {plan.cost / 10:g}, paths {plan.paths_before} -> "
+              f"{plan.paths_after}, {sum(len(s.closes) for s in plan.steps)} findings closed, "
+              f"{len(result.findings)} findings before, {len(plan.remaining)} remaining")
+        for step in plan.steps:
+            print(f"  {step.rank:>3}. {step.description[:140]} (cuts {step.paths_cut}, closes {len(step.closes)})")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

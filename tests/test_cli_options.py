@@ -11,7 +11,7 @@ from auditor.cli_options import AnalysisOptions, CollectionFlags, Flags
 ANALYSIS = {
     "out": None, "formats": ("html,json",), "config_path": Path("auditor.yaml"), "only_rules": ("EXT-002",),
     "skip_rules": (), "rules_dirs": (Path("extra"),), "history_path": None, "fail_on_new": False,
-    "suppressions_path": None, "fail_on": "high", "quiet": True,
+    "suppressions_path": None, "fail_on": "high", "quiet": True, "no_plan": False,
 }
 COLLECTION = {
     "profile": None, "region": "eu-west-1", "role_name": "SecurityAuditRole", "external_id": None,
@@ -28,6 +28,10 @@ def test_analysis_options_read_every_flag_by_type() -> None:
         quiet=True, force=False,
     )
     assert AnalysisOptions.read(Flags({**ANALYSIS, "force": True}, frozenset())).force is True
+    # the isolation plan (issue 12 §3): --no-plan, and analyze's --what-if
+    assert (options.plan, options.what_if) == (True, None)
+    both = AnalysisOptions.read(Flags({**ANALYSIS, "no_plan": True, "what_if": Path("plan.json")}, frozenset()))
+    assert (both.plan, both.what_if) == (False, Path("plan.json"))
 
 
 def test_collection_flags_keep_which_were_given() -> None:
