@@ -384,36 +384,3 @@ def test_sandbox_fence_is_reported_as_a_control_that_holds(document: dict[str, A
     assert (path["source_environment"], path["target_environment"], path["bypassed"]) == ("sandbox", "prod", False)
     assert not [f for f in document["findings"] if f["path"] and f["path"][0].endswith(":user/experimenter")]
 
-
-# --- the isolation plan (issue 12 §3) ---------------------------------------------------------------------------
-
-
-def test_plan_isolates_production_with_one_scp(demo_out: Path, document: dict[str, Any], tmp_path: Path) -> None:
-    from auditor.plan.document import validate_plan_document
-
-    plan = json.loads((demo_out / "plan.json").read_text())
-    validate_plan_document(plan)
-    # dev-ci-role -> ProdDeployRole, dev-ops-role -> DataAdminRole and carol through it: both bridging roles live in
-    # NonProduction, so one SCP there (1.1 changes) beats the two trust edits (2); sandbox is fenced already
-    assert plan["summary"]["paths_before"] == 3 and plan["summary"]["paths_after"] == 0
-    (step,) = plan["steps"]
-    assert (step["kind"], step["paths_cut"], step["rank"]) == ("attach-scp", 3, 1)
-    assert "Attach an SCP to OU NonProduction (ou-" in step["description"]
-    condition = step["policy_document"]["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"]
-    assert set(condition) == {a["id"] for a in document["accounts"] if a["environment"] == "prod"}
-    xenv2 = {f["id"] for f in document["findings"] if f["rule_id"] == "XENV-002"}
-    assert xenv2 and xenv2 <= set(step["closes"])
-    assert plan["remaining"] == []
-    # the report shows it, and replaying it through --what-if closes what it says
-    html = (demo_out / "report.html").read_text()
-    assert 'id="plan-table"' in html and f'data-step-id="{step["id"]}"' in html
-    out = io.StringIO()
-    with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(io.StringIO()):
-        main(["analyze", str(demo_out / "snapshot"), "--out", str(tmp_path), "--format", "json",
-              "--what-if", str(demo_out / "plan.json")])
-    assert exit_info.value.code == 3
-    assert "paths from external, non-prod, sandbox to prod admin: 3 before, 0 after" in out.getvalue()
-    after = json.loads((tmp_path / "findings.json").read_text())
-    assert not {f["id"] for f in after["findings"]} & set(step["closes"])
-    assert json.loads((tmp_path / "plan.json").read_text())["steps"] == []
