@@ -301,6 +301,8 @@ def test_details_show_every_hop_and_its_statement(open_report: Callable[..., Loa
         assert f"{hop['source']} → {hop['target']}" in item.inner_text()
         assert item.locator(".hop-kind").inner_text() == hop["kind"]
         assert json.loads(item.locator("pre.hop-evidence").inner_text()) == hop["evidence"]
+    assert not details.locator("pre.evidence").is_visible()  # the evidence JSON is collapsed until asked for
+    details.locator("details.evidence-json > summary").click()
     assert json.loads(details.locator("pre.evidence").inner_text()) == TWO_HOP.evidence
 
     row.locator("button.toggle-details").click()

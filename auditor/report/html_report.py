@@ -30,8 +30,10 @@ from markupsafe import Markup
 
 from auditor import __version__
 from auditor.findings import CATEGORIES, SEVERITIES, SEVERITY_RANK
+from auditor.report.chains import with_chains
 from auditor.report.compliance_view import compliance_data
 from auditor.report.json_report import validate_findings_document
+from auditor.report.org_picture import PlanCut, organisation_picture
 from auditor.report.summary import (
     SCORE_DEFINITION,
     SCORE_WEIGHTS,
@@ -170,6 +172,22 @@ def compact_document(document: dict[str, Any]) -> dict[str, Any]:
     return compact
 
 
+def plan_cuts(result: AuditResult) -> list[PlanCut]:
+    """The isolation plan's steps as the organisation picture draws them (none without a plan)."""
+    plan = getattr(result, "plan", None)  # AuditResult.plan (issue 12 §3) when the run computed one
+    steps = getattr(plan, "steps", ()) or ()
+    return [PlanCut(step.rank, tuple(step.cut_edges), tuple(step.closes)) for step in steps]
+
+
+def controls_view(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """findings.json ``controls`` for the "Controls that hold" view: bypassed ones first, then by paths blocked."""
+    return sorted(document.get("controls", []), key=lambda c: (c["holds"], -c["paths_blocked"], c["name"], c["id"]))
+
+
+def pretty_json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
 def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> str:
     """The report as one HTML document; ``document`` is the (already validated) findings document."""
     if document is None:
@@ -201,7 +219,10 @@ def render_html(result: AuditResult, document: dict[str, Any] | None = None) -> 
         compliance_json=script_json(compliance_data(result)),
         rule_titles={rule.id: rule.title for rule in result.rules},
         page_size=PAGE_SIZE,
-        data_json=script_json(compact_document(document)),
+        data_json=script_json(with_chains(compact_document(document))),
+        picture=organisation_picture(result.accounts, document["findings"], result.controls, plan_cuts(result)),
+        controls=controls_view(document),
+        pretty_json=pretty_json,
         css=_partial("report.css"),
         js=_partial("report.js"),
         script_hash=_script_hash("report.js"),

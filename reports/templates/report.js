@@ -236,7 +236,10 @@
   function details(f) {
     var parts = [el("p", { "class": "message", text: f.message })];
     if (f.path && f.path.length) { parts = parts.concat(section("Access path", pathList(f.path))); }
-    if (f.evidence && Array.isArray(f.evidence.hops) && f.evidence.hops.length) {
+    var examples = Array.isArray(f.example_paths) ? f.example_paths : [];
+    if (examples.length) {
+      parts = parts.concat(section("Example paths", examplePaths(examples)));
+    } else if (f.evidence && Array.isArray(f.evidence.hops) && f.evidence.hops.length) {
       parts = parts.concat(section("Hops", hopList(f.evidence.hops)));
     }
     if (f.remediation) { parts = parts.concat(section("Remediation", el("p", { "class": "remediation", text: f.remediation }))); }
@@ -246,13 +249,126 @@
         return el("li", { text: name + ": " + f.compliance[name].join(", ") });
       }))));
     }
-    parts = parts.concat(section("Evidence", el("pre", { "class": "evidence", text: pretty(f.evidence) })));
+    parts.push(evidenceBlock(f, examples));
     parts.push(el("p", { "class": "muted" }, ["Finding ", el("code", { text: f.id }), " · resource ",
       el("code", { text: f.resource_arn }), " · region " + f.region]));
     return el("tr", { "class": "details-row", "data-details-for": f.id, id: "details-" + f.id }, [
       el("td", { colspan: String(COLUMNS) }, [el("div", { "class": "details" }, parts)])
     ]);
   }
+
+  // --- path chains (issue 12 §4): each access path as boxes (principal, account, environment) joined by
+  // arrows (permission, statement), in inline SVG built node by node; the words come from chain.py ---------------
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var CHAIN = { boxW: 180, boxH: 62, gap: 220, pad: 10, nameChars: 22, subChars: 26, labelChars: 36 };
+
+  function svgEl(tag, attrs, children) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") { node.textContent = attrs[name]; } else { node.setAttribute(name, String(attrs[name])); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  function clip(text, limit) {
+    text = text === undefined || text === null ? "" : String(text);
+    return text.length <= limit ? text : text.slice(0, limit - 1) + "\u2026";
+  }
+
+  function cssName(value) { return String(value || "unknown").toLowerCase().replace(/[^a-z0-9-]/g, "-"); }
+
+  function nodeAccount(node) {
+    if (!node.account_id) { return node.kind === "anyone" ? "any AWS principal" : "outside any account"; }
+    var account = accounts.get(node.account_id);
+    return account ? (account.name || node.account_id) : "account " + node.account_id + " (outside the organisation)";
+  }
+
+  function chainNode(node, x, y) {
+    var environment = node.environment || "unknown";
+    var account = nodeAccount(node);
+    var badgeW = Math.min(CHAIN.boxW - 16, 12 + 7 * environment.length);
+    return svgEl("g", { "class": "chain-node chain-kind-" + cssName(node.kind), transform: "translate(" + x + "," + y + ")",
+      "data-node": node.id }, [
+      svgEl("title", { text: node.label + " (" + node.kind + ")\n" + node.id + "\n" + account +
+        (node.account_id ? " " + node.account_id : "") + ", " + environment }),
+      svgEl("rect", { "class": "chain-box env-" + cssName(environment), width: CHAIN.boxW, height: CHAIN.boxH, rx: 6 }),
+      svgEl("text", { "class": "chain-name", x: 8, y: 17, text: clip(node.label, CHAIN.nameChars) }),
+      svgEl("text", { "class": "chain-account", x: 8, y: 33, text: clip(account, CHAIN.subChars) }),
+      svgEl("rect", { "class": "chain-badge env-" + cssName(environment), x: 8, y: 40, width: badgeW, height: 16, rx: 3 }),
+      svgEl("text", { "class": "chain-env", x: 14, y: 52, text: clip(environment, 22) })
+    ]);
+  }
+
+  function chainArrow(arrow, x0, y) {
+    var x1 = x0 + CHAIN.gap, mid = (x0 + x1) / 2;
+    var classes = "chain-arrow" + (arrow.conditional ? " conditional" : "") + (arrow.blocked_by ? " blocked" : "") +
+      (arrow.root_cause ? " root-cause" : "");
+    var words = [arrow.permission, arrow.statement].concat(arrow.conditional ? ["only if its conditions hold"] : [])
+      .concat(arrow.blocked_by ? ["blocked by " + arrow.blocked_by] : []).concat(arrow.root_cause ? ["root cause"] : []);
+    return svgEl("g", { "class": classes }, [
+      svgEl("title", { text: words.filter(Boolean).join("\n") }),
+      svgEl("line", { x1: x0 + 4, y1: y, x2: x1 - 10, y2: y }),
+      svgEl("path", { "class": "chain-head", d: "M" + (x1 - 12) + "," + (y - 6) + " L" + (x1 - 2) + "," + y + " L" +
+        (x1 - 12) + "," + (y + 6) + " z" }),
+      svgEl("text", { "class": "chain-permission", x: mid, y: y - 8, "text-anchor": "middle",
+        text: clip(arrow.permission, CHAIN.labelChars) }),
+      svgEl("text", { "class": "chain-statement", x: mid, y: y + 16, "text-anchor": "middle",
+        text: clip(arrow.statement, CHAIN.labelChars) }),
+      arrow.blocked_by ? svgEl("text", { "class": "chain-blocked", x: mid, y: y + 32, "text-anchor": "middle",
+        text: clip("blocked by " + arrow.blocked_by, CHAIN.labelChars) }) : null,
+      arrow.root_cause ? svgEl("text", { "class": "chain-root-label", x: mid, y: y + 32, "text-anchor": "middle",
+        text: "root cause" }) : null
+    ]);
+  }
+
+  function chainSvg(chain) {
+    var nodes = (chain && chain.nodes) || [], arrows = (chain && chain.arrows) || [];
+    var width = 2 * CHAIN.pad + nodes.length * CHAIN.boxW + Math.max(0, nodes.length - 1) * CHAIN.gap;
+    var height = 2 * CHAIN.pad + CHAIN.boxH + 20;
+    var svg = svgEl("svg", { "class": "chain", width: width, height: height, viewBox: "0 0 " + width + " " + height,
+      role: "img" }, [svgEl("title", { text: nodes.map(function (n) { return n.label; }).join(" \u2192 ") })]);
+    nodes.forEach(function (node, i) { svg.appendChild(chainNode(node, CHAIN.pad + i * (CHAIN.boxW + CHAIN.gap), CHAIN.pad)); });
+    arrows.slice(0, Math.max(0, nodes.length - 1)).forEach(function (arrow, i) {
+      svg.appendChild(chainArrow(arrow, CHAIN.pad + (i + 1) * CHAIN.boxW + i * CHAIN.gap, CHAIN.pad + CHAIN.boxH / 2));
+    });
+    return el("div", { "class": "chain-scroll" }, [svg]);
+  }
+
+  function examplePaths(paths) {
+    return el("div", { "class": "example-paths" }, paths.map(function (path) {
+      var target = accountLabel(path.target_account_id);
+      return el("figure", { "class": "example-path" }, [
+        path.chain ? chainSvg(path.chain) : null,
+        el("figcaption", { "class": "muted", text: "From " + path.source + " (" + path.source_environment +
+          ") to administrator of " + target + " (" + path.target_account_id + ", " + path.target_environment + ")" +
+          (path.conditional ? ": only if its conditions hold" : "") })
+      ]);
+    }));
+  }
+
+  // The evidence once, collapsed: the finding's own, then its example paths hop by hop.
+  function evidenceBlock(f, examples) {
+    var body = [el("pre", { "class": "evidence", text: pretty(f.evidence) })];
+    if (examples.length) {
+      body.push(el("pre", { "class": "paths-evidence", text: pretty(examples.map(function (path) {
+        var copy = {};
+        Object.keys(path).forEach(function (key) { if (key !== "chain") { copy[key] = path[key]; } });
+        return copy;
+      })) }));
+    }
+    return el("details", { "class": "evidence-json" }, [el("summary", { text: "Evidence (JSON)" })].concat(body));
+  }
+
+  // The "Controls that hold" view: each example path a control blocks, drawn where the page left it a slot.
+  var controlsById = new Map();
+  (doc.controls || []).forEach(function (control) { controlsById.set(control.id, control); });
+  document.querySelectorAll(".chain-slot[data-control]").forEach(function (slot) {
+    var control = controlsById.get(slot.getAttribute("data-control"));
+    var path = control && control.paths[parseInt(slot.getAttribute("data-path"), 10)];
+    if (path && path.chain) { slot.appendChild(chainSvg(path.chain)); }
+  });
+  // --- end of path chains ---------------------------------------------------------------------------------------
 
   function row(f) {
     var open = expanded.has(f.id);
