@@ -280,7 +280,8 @@ def _edge_path(a: Box, b: Box, ay: float, by: float) -> tuple[str, float, float,
 
 
 # Words, not symbols: a glyph missing from the system's fonts stalls rendering while a fallback is searched for.
-_GLYPH = {LinkKind.CUT: "cut: ", LinkKind.BLOCKED: "blocked: ", LinkKind.BYPASSED: "bypassed: ", LinkKind.ROOT_CAUSE: ""}
+_GLYPH = {LinkKind.CUT: "cut: ", LinkKind.BLOCKED: "blocked: ", LinkKind.BYPASSED: "bypassed: ",
+          LinkKind.ROOT_CAUSE: ""}
 _MEANING = {
     LinkKind.ROOT_CAUSE: "root cause (open)",
     LinkKind.CUT: "cut by the isolation plan",
